@@ -1,0 +1,43 @@
+// The one typed configuration object, built by loadConfig() in config.ts and passed down.
+import type { Credentials } from './upstream/sign.js'
+
+export interface Config {
+  port: number
+  host: string
+  /** undefined when not configured (allowed only in dev/tests; `npm start` refuses) */
+  credentials: Credentials | undefined
+  volcRegion: string
+  volcService: string
+  upstreamUrl: string
+  upstreamTimeoutMs: number
+  upstreamConcurrency: number
+  upstreamQueueMax: number
+  upstreamQueueTimeoutMs: number
+  upstreamRetries: number
+  upstreamDeadlineMs: number
+  upstreamBreakerThreshold: number
+  upstreamBreakerCooldownMs: number
+  apiKeysFile: string | undefined
+  rateLimitMax: number
+  /** milliseconds, or an @fastify/rate-limit string such as "1 minute" */
+  rateLimitWindow: number | string
+  redisUrl: string | undefined
+  maxUploadBytes: number
+  maxImagePixels: number
+  imageMaxEdge: number
+  imageUrlMode: 'fetch' | 'passthrough'
+  imageFetchTimeoutMs: number
+  /** lowercase `host` or `host:port` entries */
+  imageFetchAllowHosts: string[]
+  presetsFile: string | undefined
+  idempotencyTtlMs: number
+  shutdownTimeoutMs: number
+  metricsToken: string | undefined
+  /** empty = no CORS; may hold '*' */
+  corsOrigins: string[]
+  trustProxy: boolean | string | number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  demoPage: boolean
+  /** where each secret came from, so SIGHUP can re-read the _FILE ones */
+  secretFiles: { accessKeyId?: string, secretAccessKey?: string, sessionToken?: string }
+}
