@@ -1,0 +1,29 @@
+// Per-key rate limits with @fastify/rate-limit; requests without a valid key are limited per address,
+// so that keys cannot be guessed at speed.
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../config-types.js'
+import { RateLimitedError } from '../errors.js'
+import { timeWindowMs } from '../keys/time-window.js'
+
+/** Windows were validated when the config and the keys file loaded. */
+function durationMs (value: number | string): number {
+  return timeWindowMs(value) ?? 60_000
+}
+
+export async function registerRateLimit (app: FastifyInstance, config: Config): Promise<void> {
+  const defaultWindowMs = durationMs(config.rateLimitWindow)
+  await app.register(rateLimit, {
+    global: true,
+    keyGenerator: (request: FastifyRequest) => request.clientKey ? `key:${request.clientKey.id}` : `ip:${request.ip}`,
+    max: async (request: FastifyRequest) => request.clientKey?.rateLimit?.max ?? config.rateLimitMax,
+    timeWindow: async (request: FastifyRequest) => {
+      const window = request.clientKey?.rateLimit?.timeWindow
+      return window === undefined ? defaultWindowMs : durationMs(window)
+    },
+    errorResponseBuilder: (_request, context) => {
+      const error = new RateLimitedError(`rate limit of ${context.max} requests exceeded, retry in ${context.after}`)
+      return Object.assign(error, { retryAfter: Math.ceil(context.ttl / 1000) })
+    }
+  })
+}

@@ -1,0 +1,26 @@
+// pino options: JSON lines, and redaction by path of anything secret or bulky.
+import type { LoggerOptions } from 'pino'
+import type { Config } from './config-types.js'
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'credentials',
+  '*.credentials',
+  '*.secretAccessKey',
+  '*.sessionToken',
+  '*.image_base64',
+  '*.binary_data_base64',
+  'image_base64',
+  'binary_data_base64'
+]
+
+export function loggerOptions (config: Pick<Config, 'logLevel'>): LoggerOptions {
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+  }
+}

@@ -1,0 +1,48 @@
+// Starts the proxy in this process: build the app, listen, reload on SIGHUP, close with grace.
+import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { reloadCredentials, type Config } from './config.js'
+import { KeyRing } from './keys/ring.js'
+import { loggerOptions } from './logger.js'
+import { loadPresets } from './stylize/presets.js'
+
+export interface StartOptions {
+  /** dev mode skips the production checks (credentials and keys come from the dev wiring) */
+  production: boolean
+  /** more to close after the app (the dev emulator) */
+  onClose?: () => Promise<void>
+}
+
+export async function start (config: Config, keysFile: string, options: StartOptions): Promise<string> {
+  const logger = pino(loggerOptions(config))
+  const keyRing = await KeyRing.load(keysFile, logger)
+  const presets = await loadPresets(config.presetsFile)
+  const app = await buildApp(config, { keyRing, presets, logger })
+
+  process.on('SIGHUP', () => {
+    void keyRing.reload()
+    if (!options.production) return
+    try {
+      app.setCredentials(reloadCredentials(config))
+      logger.info('credentials re-read')
+    } catch (error) {
+      logger.error({ reason: (error as Error).message }, 'credentials not re-read, keeping the last good ones')
+    }
+  })
+
+  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'closing after an error')
+    else logger.info({ signal }, 'shutting down')
+    await app.close()
+    await options.onClose?.()
+  })
+
+  return await app.listen({ port: config.port, host: config.host })
+}
+
+/** Prints one clear line for a start-up failure, without a stack trace, and exits 1. */
+export function failStart (error: unknown): never {
+  process.stderr.write(`stylize-proxy: cannot start: ${(error as Error).message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,23 @@
+// Content negotiation for the result: JSON unless the client prefers an image by its Accept header.
+
+interface MediaRange { type: string, q: number }
+
+function parseAccept (accept: string): MediaRange[] {
+  return accept.split(',').map((item) => {
+    const [type = '', ...params] = item.trim().toLowerCase().split(';')
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
+    return { type: type.trim(), q: Number.isFinite(q) ? q : 0 }
+  }).filter((range) => range.type !== '')
+}
+
+/** True when the client asks for image bytes: an image/* range ranked above application/json. */
+export function wantsImageBytes (accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return false
+  const ranges = parseAccept(accept)
+  const best = (match: (type: string) => boolean): number =>
+    ranges.filter((range) => match(range.type)).reduce((q, range) => Math.max(q, range.q), 0)
+  const image = best((type) => type.startsWith('image/'))
+  const json = best((type) => type === 'application/json' || type === 'application/*')
+  return image > 0 && image > json
+}

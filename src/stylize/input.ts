@@ -1,0 +1,162 @@
+// Reads POST /stylize's body, multipart or JSON, into validated fields and one raw image source.
+// Nothing here decodes an image: bytes are only bounded; the image module judges them.
+import type { FastifyRequest } from 'fastify'
+import type { Multipart, MultipartFile, MultipartValue } from '@fastify/multipart'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { InvalidRequestError, PayloadTooLargeError } from '../errors.js'
+import { StylizeFieldsSchema, type StylizeFields } from './schema.js'
+
+export type ImageSource =
+  | { kind: 'bytes', bytes: Buffer, origin: 'upload' | 'base64' }
+  | { kind: 'url', url: string }
+
+export interface StylizeInput {
+  fields: Omit<StylizeFields, 'image_url' | 'image_base64'>
+  image: ImageSource
+}
+
+export interface InputLimits {
+  maxUploadBytes: number
+}
+
+const checkFields = TypeCompiler.Compile(StylizeFieldsSchema)
+
+export const MULTIPART_LIMITS = {
+  files: 1,
+  fields: 24,
+  fieldSize: 64 * 1024,
+  parts: 26,
+  headerPairs: 100
+}
+
+/** The JSON body limit: base64 grows by 4/3, and the other fields are small. */
+export function jsonBodyLimit (maxUploadBytes: number): number {
+  return Math.ceil(maxUploadBytes * 4 / 3) + 256 * 1024
+}
+
+function validateFields (value: Record<string, unknown>): StylizeFields {
+  if (checkFields.Check(value)) return value
+  const first = checkFields.Errors(value).First()
+  const path = first?.path.replace(/^\//, '').replace(/\//g, '.') || 'body'
+  const message = first?.message ?? 'is invalid'
+  throw new InvalidRequestError(message === 'Unexpected property' ? `unknown field "${path}"` : `${path}: ${message.toLowerCase()}`)
+}
+
+/** Multipart text fields arrive as strings: parse them by the schema's type, strictly. */
+function parseMultipartField (name: string, raw: string): unknown {
+  const schema = (StylizeFieldsSchema.properties as Record<string, { type?: string, anyOf?: unknown[] }>)[name]
+  if (schema === undefined) return raw
+  const type = schema.type ?? (schema.anyOf ? 'number' : 'string')
+  switch (type) {
+    case 'number':
+    case 'integer':
+      if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(raw.trim())) throw new InvalidRequestError(`${name}: must be a number`)
+      return Number(raw)
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw new InvalidRequestError(`${name}: must be true or false`)
+      return raw === 'true'
+    case 'object':
+      try {
+        return JSON.parse(raw)
+      } catch {
+        throw new InvalidRequestError(`${name}: must be a JSON object`)
+      }
+    default:
+      return raw
+  }
+}
+
+const DATA_URL_PREFIX = /^data:[\w.+-]+\/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,/i
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** Decodes plain or data-URL base64, refusing what is over the byte limit before decoding. */
+export function decodeBase64Image (value: string, maxUploadBytes: number): Buffer {
+  const payload = value.replace(DATA_URL_PREFIX, '').replace(/\s+/g, '')
+  if (Math.floor(payload.length * 3 / 4) - 2 > maxUploadBytes) {
+    throw new PayloadTooLargeError(`the image is larger than ${maxUploadBytes} bytes`)
+  }
+  if (payload.length === 0 || payload.length % 4 === 1 || !BASE64.test(payload)) {
+    throw new InvalidRequestError('image_base64: must be base64 or a data: URL')
+  }
+  const bytes = Buffer.from(payload, 'base64')
+  if (bytes.length > maxUploadBytes) throw new PayloadTooLargeError(`the image is larger than ${maxUploadBytes} bytes`)
+  return bytes
+}
+
+function oneImageSource (fields: StylizeFields, upload: Buffer | undefined, maxUploadBytes: number): ImageSource {
+  const sources = [upload !== undefined, fields.image_url !== undefined, fields.image_base64 !== undefined].filter(Boolean).length
+  if (sources !== 1) {
+    throw new InvalidRequestError(sources === 0
+      ? 'no image: send a file field "image", "image_url" or "image_base64"'
+      : 'send exactly one image source: "image", "image_url" or "image_base64"')
+  }
+  if (upload !== undefined) return { kind: 'bytes', bytes: upload, origin: 'upload' }
+  if (fields.image_url !== undefined) return { kind: 'url', url: fields.image_url }
+  return { kind: 'bytes', bytes: decodeBase64Image(fields.image_base64 as string, maxUploadBytes), origin: 'base64' }
+}
+
+async function readMultipart (request: FastifyRequest, limits: InputLimits): Promise<StylizeInput> {
+  const raw: Record<string, unknown> = Object.create(null)
+  let upload: Buffer | undefined
+  const parts = request.parts({ limits: { ...MULTIPART_LIMITS, fileSize: limits.maxUploadBytes } })
+  try {
+    // next() by hand: a for-await would close the iterator on a throw, leaving the body unread
+    for (let next = await parts.next(); next.done !== true; next = await parts.next()) {
+      const part = next.value
+      if (part.type === 'file') {
+        upload = await readImageFile(part)
+        continue
+      }
+      const field = part as MultipartValue<unknown>
+      if (field.valueTruncated) throw new PayloadTooLargeError(`field "${field.fieldname}" is too large`)
+      if (field.fieldname === 'image_base64') {
+        throw new InvalidRequestError('image_base64 is for JSON bodies: upload the file as the field "image"')
+      }
+      if (Object.hasOwn(raw, field.fieldname)) throw new InvalidRequestError(`field "${field.fieldname}" is given twice`)
+      raw[field.fieldname] = parseMultipartField(field.fieldname, String(field.value))
+    }
+  } catch (error) {
+    await drain(parts)
+    // A body cut off at a limit is still arriving: discard it, or it would block the keep-alive socket.
+    if (!request.raw.complete) {
+      request.raw.unpipe()
+      request.raw.resume()
+    }
+    throw error
+  }
+  return split(validateFields(raw), upload, limits)
+}
+
+async function readImageFile (file: MultipartFile): Promise<Buffer> {
+  if (file.fieldname !== 'image') {
+    file.file.resume()
+    throw new InvalidRequestError(`unexpected file field "${file.fieldname}": the image goes in the file field "image"`)
+  }
+  return await file.toBuffer()
+}
+
+/** Reads the rest of a refused body (bounded by the multipart limits), so the connection stays usable. */
+async function drain (parts: AsyncIterableIterator<Multipart>): Promise<void> {
+  try {
+    for (let next = await parts.next(); next.done !== true; next = await parts.next()) {
+      if (next.value.type === 'file') next.value.file.resume()
+    }
+  } catch {
+    // the body is broken or over a limit: nothing more to read
+  }
+}
+
+function split (fields: StylizeFields, upload: Buffer | undefined, limits: InputLimits): StylizeInput {
+  const image = oneImageSource(fields, upload, limits.maxUploadBytes)
+  const { image_url: _url, image_base64: _base64, ...rest } = fields
+  return { fields: rest, image }
+}
+
+export async function readStylizeInput (request: FastifyRequest, limits: InputLimits): Promise<StylizeInput> {
+  if (request.isMultipart()) return await readMultipart(request, limits)
+  const body = request.body
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidRequestError('the JSON body must be an object')
+  }
+  return split(validateFields(body as Record<string, unknown>), undefined, limits)
+}

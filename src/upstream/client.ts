@@ -1,0 +1,78 @@
+// One CVProcess call over a keep-alive undici Pool: sign, send, and read either response shape.
+import { Pool } from 'undici'
+import { signRequest, signingHost, type Credentials } from './sign.js'
+import { UpstreamCallError, parseUpstreamResponse, type UpstreamResult } from './response.js'
+
+export const CV_PROCESS_QUERY = { Action: 'CVProcess', Version: '2022-08-31' } as const
+
+export interface UpstreamClientOptions {
+  url: string
+  region: string
+  service: string
+  timeoutMs: number
+  /** read on every call, so SIGHUP-reloaded secrets take effect at once */
+  credentials: () => Credentials | undefined
+  /** the most sockets kept to the upstream; the concurrency gate bounds calls anyway */
+  connections?: number
+}
+
+export class UpstreamClient {
+  readonly #options: UpstreamClientOptions
+  readonly #pool: Pool
+  readonly #url: URL
+
+  constructor (options: UpstreamClientOptions) {
+    this.#options = options
+    this.#url = new URL(options.url)
+    this.#pool = new Pool(this.#url.origin, {
+      connections: options.connections ?? 64,
+      connectTimeout: Math.min(10_000, options.timeoutMs),
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 30_000
+    })
+  }
+
+  /** Sends one signed CVProcess request; throws UpstreamCallError on anything but success. */
+  async process (body: Record<string, unknown>, signal?: AbortSignal): Promise<UpstreamResult> {
+    const credentials = this.#options.credentials()
+    if (!credentials) throw new UpstreamCallError({ kind: 'config', code: 'NoCredentials', bodySent: false })
+    const payload = JSON.stringify(body)
+    const path = this.#url.pathname === '' ? '/' : this.#url.pathname
+    const headers = signRequest({
+      method: 'POST',
+      host: signingHost(this.#url),
+      path,
+      query: CV_PROCESS_QUERY,
+      contentType: 'application/json',
+      body: payload,
+      date: new Date(),
+      region: this.#options.region,
+      service: this.#options.service,
+      credentials
+    })
+    const deadline = AbortSignal.timeout(this.#options.timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline
+    const started = performance.now()
+    let statusCode: number
+    let text: string
+    try {
+      const response = await this.#pool.request({
+        method: 'POST',
+        path: `${path}?Action=${CV_PROCESS_QUERY.Action}&Version=${CV_PROCESS_QUERY.Version}`,
+        headers,
+        body: payload,
+        signal: combined
+      })
+      statusCode = response.statusCode
+      text = await response.body.text()
+    } catch (error) {
+      throw UpstreamCallError.fromTransport(error, { timedOut: deadline.aborted, aborted: signal?.aborted === true })
+    }
+    return parseUpstreamResponse(statusCode, text, performance.now() - started)
+  }
+
+  async close (): Promise<void> {
+    await this.#pool.close()
+  }
+}

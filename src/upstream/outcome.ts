@@ -1,0 +1,38 @@
+// What a failed upstream call means for the client: the contract's error for each upstream code.
+// Upstream detail (codes, messages, request ids) goes to the log, never into the client's message.
+import {
+  ContentRejectedError, InternalError, UpstreamBusyError, UpstreamError, UpstreamTimeoutError, withRetryAfter
+} from '../errors.js'
+import type { UpstreamCallError } from './response.js'
+
+/** Moderation and copyright refusals of the input or the output. */
+export const CONTENT_REFUSAL_CODES = new Set(['50411', '50412', '50413', '50511', '50512', '50518', '50519'])
+/** The account's QPS (50429) and concurrency (50430) limits. */
+export const THROTTLING_CODES = new Set(['50429', '50430'])
+
+export function isThrottling (error: UpstreamCallError): boolean {
+  return error.kind === 'business' && THROTTLING_CODES.has(error.upstreamCode)
+}
+
+export function isContentRefusal (error: UpstreamCallError): boolean {
+  return error.kind === 'business' && CONTENT_REFUSAL_CODES.has(error.upstreamCode)
+}
+
+export function toClientError (error: UpstreamCallError): Error {
+  if (isContentRefusal(error)) {
+    return new ContentRejectedError('the image or prompt was refused by the content checks of the stylization service')
+  }
+  if (isThrottling(error)) {
+    return withRetryAfter(new UpstreamBusyError('the stylization service is busy, retry later'), 5)
+  }
+  switch (error.kind) {
+    case 'timeout':
+      return new UpstreamTimeoutError('the stylization service did not answer in time')
+    case 'config':
+      return new InternalError('internal error')
+    case 'aborted':
+      return withRetryAfter(new UpstreamBusyError('the request was cancelled before the stylization service answered'), 1)
+    default:
+      return new UpstreamError('the stylization service failed')
+  }
+}
