@@ -3,17 +3,34 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import multipart from '@fastify/multipart'
 import { pino, type Logger } from 'pino'
 import type { Config } from './config-types.js'
+import { demoRoutes } from './demo/routes.js'
+import { readOpenApiDocument } from './docs/document.js'
+import { docsRoutes, exemptDocsFromRateLimit } from './docs/routes.js'
 import { registerErrorHandling } from './errors.js'
 import { registerAuthentication } from './keys/authenticate.js'
 import type { KeyRing } from './keys/ring.js'
+import { Idempotency } from './limits/idempotency.js'
+import { DailyQuota } from './limits/quota.js'
 import { registerRateLimit } from './limits/rate-limit.js'
 import { loggerOptions } from './logger.js'
+import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
+import { registerLoadShedding } from './ops/load-shedding.js'
+import { Metrics } from './ops/metrics.js'
+import { registerMetrics } from './ops/metrics-route.js'
 import { registerRequestContext, requestIdOf } from './ops/request-context.js'
+import { registerSecurityHeaders } from './ops/security-headers.js'
+import { registerShutdown } from './ops/shutdown.js'
+import { redisReadiness } from './redis/connection.js'
+import { registerRedisMetrics } from './redis/metrics.js'
+import { registerRedis } from './redis/register.js'
 import type { Preset } from './stylize/presets.js'
 import { presetsRoutes } from './stylize/presets-route.js'
 import { stylizeRoutes } from './stylize/route.js'
+import { UpstreamCaller } from './upstream/caller.js'
 import { UpstreamClient } from './upstream/client.js'
+import { MemorySlotSource } from './upstream/memory-slots.js'
+import { createSlotSource } from './upstream/redis-slots.js'
 
 export interface AppDependencies {
   keyRing: KeyRing
@@ -30,16 +47,29 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     // fastify takes a hop count too, though its types omit it
     trustProxy: config.trustProxy as boolean | string,
-    return503OnClosing: true,
-    // against slow clients: the whole request must arrive within this
+    // while closing, ops/shutdown.ts answers new requests itself (503 UPSTREAM_BUSY with Retry-After)
+    return503OnClosing: false,
+    // against slow clients: the whole request must arrive within this, its headers within 30 s
     requestTimeout: 120_000,
+    http: { headersTimeout: 30_000 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
   })
 
   registerRequestContext(app)
   registerErrorHandling(app)
+  // shared limits, quotas, idempotency and upstream slots when REDIS_URL is set (each falls back to memory)
+  const redis = await registerRedis(app, config)
+  // headers first, so that every answer (errors, 429s, early 503s included) carries them
+  await registerSecurityHeaders(app)
+  await registerCors(app, config)
+  const metrics = new Metrics()
+  registerMetrics(app, { metrics, token: config.metricsToken })
+  if (redis !== undefined) registerRedisMetrics(metrics.registry, redis.state)
+  await registerLoadShedding(app, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   registerAuthentication(app, deps.keyRing)
-  await registerRateLimit(app, config)
+  // before the rate limiter, which decides a route's limit when the route is added
+  exemptDocsFromRateLimit(app)
+  await registerRateLimit(app, config, redis)
   await app.register(multipart, { throwFileSizeLimit: true })
 
   let credentials = config.credentials
@@ -52,11 +82,32 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   })
   app.decorate('setCredentials', (next: Config['credentials']) => { credentials = next })
   app.addHook('onClose', async () => { await upstream.close() })
+  const caller = new UpstreamCaller({
+    client: upstream,
+    // fleet-wide leases in Redis when REDIS_URL is set (this memory while Redis is lost)
+    slots: createSlotSource(redis, config.upstreamConcurrency, new MemorySlotSource(config.upstreamConcurrency)),
+    concurrency: config.upstreamConcurrency,
+    queueMax: config.upstreamQueueMax,
+    queueTimeoutMs: config.upstreamQueueTimeoutMs,
+    retries: config.upstreamRetries,
+    deadlineMs: config.upstreamDeadlineMs,
+    breakerThreshold: config.upstreamBreakerThreshold,
+    breakerCooldownMs: config.upstreamBreakerCooldownMs,
+    logger: app.log,
+    observer: metrics.upstreamObserver
+  })
+  metrics.watchUpstream(() => caller.stats)
+  app.addHook('onClose', async () => { await caller.close() })
+  const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop() } })
 
   const presets = (): Record<string, Preset> => deps.presets
-  await app.register(healthRoutes, { readiness: [] })
+  const quota = new DailyQuota(redis)
+  const idempotency = new Idempotency(redis, { ttlMs: config.idempotencyTtlMs, waitMs: config.idempotencyWaitMs })
+  await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })
-  await app.register(stylizeRoutes, { config, presets, upstream })
+  await app.register(stylizeRoutes, { config, presets, upstream: caller, quota, idempotency })
+  if (config.demoPage) await app.register(demoRoutes)
+  await app.register(docsRoutes, { openapi: readOpenApiDocument() })
   return app
 }
 

@@ -22,6 +22,8 @@ export interface Config {
   /** milliseconds, or an @fastify/rate-limit string such as "1 minute" */
   rateLimitWindow: number | string
   redisUrl: string | undefined
+  /** prepended to every Redis key and channel of this service */
+  redisKeyPrefix: string
   maxUploadBytes: number
   maxImagePixels: number
   imageMaxEdge: number
@@ -31,7 +33,11 @@ export interface Config {
   imageFetchAllowHosts: string[]
   presetsFile: string | undefined
   idempotencyTtlMs: number
+  /** how long a duplicate waits for the first request under its Idempotency-Key before 409 */
+  idempotencyWaitMs: number
   shutdownTimeoutMs: number
+  /** event-loop lag (ms) past which requests are shed with 503 OVERLOADED; 0 = never */
+  maxEventLoopDelayMs: number
   metricsToken: string | undefined
   /** empty = no CORS; may hold '*' */
   corsOrigins: string[]

@@ -42,6 +42,7 @@ async function main (): Promise<void> {
     `stylize-proxy (dev) on ${base}, upstream ${config.upstreamUrl}${config.upstreamUrl === emulatorUrl ? ' (built-in emulator)' : ''}`,
     config.apiKeysFile === undefined ? `development client key: ${devKey}` : `client keys from ${config.apiKeysFile}`,
     `try:  curl -H 'Authorization: Bearer ${devKey}' -H 'Accept: image/jpeg' -F image=@photo.jpg ${base}/stylize -o statue.jpg`,
+    ...(config.demoPage ? [`demo page: ${base}/`] : []),
     ''
   ].join('\n'))
 }

@@ -95,11 +95,14 @@ export function registerErrorHandling (app: FastifyInstance): void {
     } else {
       request.log.info({ code: error.code, statusCode, reason: raw === error ? undefined : raw.code }, error.message)
     }
+    // request.completion is null only when a hook failed before the request context was set
+    if (request.completion !== null) request.completion.errorCode = error.code
     const retryAfter = (raw as { retryAfter?: number }).retryAfter ?? (error as { retryAfter?: number }).retryAfter
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
     return reply.code(statusCode).send(errorBody(error, request.id))
   })
   app.setNotFoundHandler((request, reply) => {
+    if (request.completion !== null) request.completion.errorCode = 'NOT_FOUND'
     return reply.code(404).send(errorBody(new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`), request.id))
   })
 }

@@ -19,6 +19,9 @@ export async function start (config: Config, keysFile: string, options: StartOpt
   const keyRing = await KeyRing.load(keysFile, logger)
   const presets = await loadPresets(config.presetsFile)
   const app = await buildApp(config, { keyRing, presets, logger })
+  // an edited keys file takes effect without a restart (SIGHUP below does the same on demand)
+  const stopWatchingKeys = keyRing.watch()
+  app.addHook('onClose', async () => { stopWatchingKeys() })
 
   process.on('SIGHUP', () => {
     void keyRing.reload()

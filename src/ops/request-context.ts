@@ -21,6 +21,10 @@ export interface CompletionFacts {
   upstreamRequestId?: string | undefined
   upstreamCode?: string | undefined
   upstreamMs?: number | undefined
+  /** upstream retries made (throttling, 5xx, connects, the one 50511 reseed) */
+  retries?: number | undefined
+  /** the contract code of an error answer */
+  errorCode?: string | undefined
 }
 
 declare module 'fastify' {

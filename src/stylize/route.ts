@@ -1,22 +1,32 @@
 // POST /stylize: body -> policy -> image -> preset merge -> upstream -> reply.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
-import { ForbiddenError, InvalidRequestError } from '../errors.js'
+import { ContentRejectedError, ForbiddenError, InvalidRequestError } from '../errors.js'
 import { allowsPreset } from '../keys/policy.js'
 import type { ClientKey } from '../keys/store.js'
 import { sniffImage } from '../image/sniff.js'
-import { UpstreamCallError } from '../upstream/response.js'
-import { toClientError } from '../upstream/outcome.js'
-import type { UpstreamClient } from '../upstream/client.js'
+import type { StoredResult } from '../limits/idempotency-entry.js'
+import { requestFingerprint } from '../limits/idempotency-fingerprint.js'
+import { readIdempotencyKey } from '../limits/idempotency-key.js'
+import type { Idempotency } from '../limits/idempotency.js'
+import type { DailyQuota } from '../limits/quota.js'
+import { UpstreamCallError, type UpstreamResult } from '../upstream/response.js'
+import { isContentRefusal, toClientError } from '../upstream/outcome.js'
+import type { UpstreamCaller } from '../upstream/caller.js'
+import { UpstreamUnavailable } from '../upstream/unavailable.js'
 import { wantsImageBytes } from './accept.js'
+import { clientGoneSignal } from './client-gone.js'
 import { upstreamImageField } from './image-field.js'
 import { jsonBodyLimit, readStylizeInput } from './input.js'
+import { registerJsonBodyParser } from './json-body.js'
 import { DEFAULT_PRESET, upstreamParameters, type Preset } from './presets.js'
 
 export interface StylizeRouteOptions {
   config: Config
   presets: () => Record<string, Preset>
-  upstream: UpstreamClient
+  upstream: UpstreamCaller
+  quota: DailyQuota
+  idempotency: Idempotency
 }
 
 /** Checks the key's policy for the chosen preset and prompt; 400 for an unknown preset, 403 for a refused one. */
@@ -33,10 +43,35 @@ function mimeTypeOf (bytes: Buffer): string {
   return sniffed.kind === 'supported' ? `image/${sniffed.format}` : 'application/octet-stream'
 }
 
+/** What a success is, as kept for Idempotency-Key retries (never the client's input image). */
+function stylizedResult (result: UpstreamResult, preset: string, returnUrl: boolean): StoredResult {
+  const common = { outcome: 'stylized' as const, preset, upstreamRequestId: result.upstreamRequestId ?? null }
+  if (returnUrl && result.imageUrl !== undefined) return { ...common, imageUrl: result.imageUrl }
+  if (result.imageBase64 === undefined) throw toClientError(new UpstreamCallError({ kind: 'malformed', code: 'no_image_bytes', bodySent: true }))
+  return { ...common, mimeType: mimeTypeOf(Buffer.from(result.imageBase64, 'base64')), imageBase64: result.imageBase64 }
+}
+
+/** The answer for a result, fresh or replayed, rendered for this request's own Accept. */
+function sendResult (request: FastifyRequest, reply: FastifyReply, result: StoredResult, replayed: boolean): unknown {
+  if (replayed) void reply.header('idempotent-replayed', 'true')
+  if (result.outcome === 'content-rejected') {
+    throw new ContentRejectedError('the image or prompt was refused by the content checks of the stylization service')
+  }
+  if (result.upstreamRequestId !== null) void reply.header('x-upstream-request-id', result.upstreamRequestId)
+  const common = { request_id: request.id, upstream_request_id: result.upstreamRequestId, preset: result.preset }
+  if (result.imageUrl !== undefined) return { ...common, image_url: result.imageUrl }
+  const imageBase64 = result.imageBase64 as string
+  const mimeType = result.mimeType as string
+  request.completion.bytesOut = Buffer.byteLength(imageBase64, 'base64')
+  if (wantsImageBytes(request.headers.accept)) return reply.type(mimeType).send(Buffer.from(imageBase64, 'base64'))
+  return { ...common, mime_type: mimeType, image_base64: imageBase64 }
+}
+
 export async function stylizeRoutes (app: FastifyInstance, options: StylizeRouteOptions): Promise<void> {
   const { config, upstream } = options
   // Only JSON and multipart bodies: fastify's default text/plain parser would let other bodies in.
   app.removeContentTypeParser('text/plain')
+  registerJsonBodyParser(app)
 
   app.post('/stylize', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
@@ -44,12 +79,21 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.clientKey as ClientKey
     const context = request.completion
+    const idempotencyKey = readIdempotencyKey(request.headers)
     const input = await readStylizeInput(request, { maxUploadBytes: config.maxUploadBytes })
     const { preset: presetName = DEFAULT_PRESET, return_url: returnUrl, ...overrides } = input.fields
     context.preset = presetName
     const preset = authorise(key, presetName, options.presets(), overrides.prompt !== undefined)
     const parameters = upstreamParameters(preset, overrides)
     if (input.image.kind === 'bytes') context.bytesIn = input.image.bytes.length
+
+    // Idempotency-Key (limits/idempotency.ts), before any paid work: a kept result answers at once;
+    // otherwise this request runs under a claim, which frees the key if the handler ends without a result.
+    const started = idempotencyKey === undefined
+      ? undefined
+      : await options.idempotency.begin(key.id, idempotencyKey, requestFingerprint(input.image, { preset: presetName, parameters, return_url: returnUrl === true }))
+    if (started?.kind === 'replay') return sendResult(request, reply, started.result, true)
+    await using claim = started?.claim
 
     const image = await upstreamImageField(input.image, parameters.long_resolution ?? 704, config)
     const { prepared, ...imageField } = image
@@ -59,10 +103,21 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     }
     const body = { ...parameters, ...imageField, ...(returnUrl === true ? { return_url: true } : {}) }
 
+    // One call of the key's daily quota (limits/quota.ts), given back if the handler ends without a result.
+    await using reservation = await options.quota.reserve(key)
     let result
     try {
-      result = await upstream.process(body)
+      result = await upstream.call(body, {
+        signal: clientGoneSignal(request, reply),
+        clientSeed: parameters.seed,
+        log: request.log,
+        onRetry: (retries) => { context.retries = retries }
+      })
     } catch (error) {
+      if (error instanceof UpstreamUnavailable) {
+        request.log.warn({ upstream: { notCalled: error.reason } }, 'upstream not called')
+        throw toClientError(error)
+      }
       if (!(error instanceof UpstreamCallError)) throw error
       context.upstreamCode = error.upstreamCode
       context.upstreamRequestId = error.upstreamRequestId
@@ -70,20 +125,17 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
       request.log.warn({
         upstream: { kind: error.kind, code: error.upstreamCode, status: error.httpStatus, message: error.upstreamMessage, requestId: error.upstreamRequestId }
       }, 'upstream call failed')
+      if (isContentRefusal(error)) await claim?.complete({ outcome: 'content-rejected' })
       throw toClientError(error)
     }
     context.upstreamCode = '10000'
     context.upstreamRequestId = result.upstreamRequestId
     context.upstreamMs = Math.round(result.ms)
-    if (result.upstreamRequestId !== undefined) void reply.header('x-upstream-request-id', result.upstreamRequestId)
 
-    const common = { request_id: request.id, upstream_request_id: result.upstreamRequestId ?? null, preset: presetName }
-    if (returnUrl === true && result.imageUrl !== undefined) return { ...common, image_url: result.imageUrl }
-    if (result.imageBase64 === undefined) throw toClientError(new UpstreamCallError({ kind: 'malformed', code: 'no_image_bytes', bodySent: true }))
-    const bytes = Buffer.from(result.imageBase64, 'base64')
-    const mimeType = mimeTypeOf(bytes)
-    context.bytesOut = bytes.length
-    if (wantsImageBytes(request.headers.accept)) return reply.type(mimeType).send(bytes)
-    return { ...common, mime_type: mimeType, image_base64: result.imageBase64 }
+    const stylized = stylizedResult(result, presetName, returnUrl === true)
+    reservation?.keep()
+    // kept even when the client has gone meanwhile: its retry gets this result without paying again
+    await claim?.complete(stylized)
+    return sendResult(request, reply, stylized, false)
   })
 }

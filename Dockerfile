@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# stylize-proxy: build with dev dependencies, run with production ones only, as the non-root `node` user.
+# Node 24 is the current LTS; the project's pins (undici 7, TypeScript ~5.9, sharp 0.35 with its prebuilt
+# libvips for glibc) all run on it. Pin a digest (node:24-slim@sha256:…) for reproducible builds.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY openapi.yaml ./
+USER node
+EXPOSE 3000
+# node itself, no curl in the image; PORT as the service was given it
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node as PID 1, no npm or shell in between: SIGTERM reaches close-with-grace, which drains and exits 0
+CMD ["node", "dist/server.js"]

@@ -1,0 +1,171 @@
+// The typed client for internal Node services: `import { StylizeClient } from 'stylize-proxy/client'`.
+// One call per photo over undici; failures throw StylizeError with the proxy's code and Retry-After.
+// It ships to other services: nothing here imports the server's code.
+import { Readable } from 'node:stream'
+import { errors as undiciErrors, request, type Dispatcher } from 'undici'
+import { contractError, headerValue, StylizeError } from './errors.js'
+import { multipartBody } from './multipart.js'
+
+export { CONTRACT_ERROR_CODES, StylizeError, parseRetryAfter } from './errors.js'
+export type { ClientErrorCode, ContractErrorCode, StylizeErrorCode } from './errors.js'
+
+/** A photo: its bytes, a stream of them, a file, or a URL the proxy downloads itself. */
+export type StylizeInput = Buffer | Uint8Array | Readable | { path: string } | { url: string }
+
+/** The generation fields of POST /stylize, with the API's own names (see /openapi.yaml). */
+export interface StylizeParameters {
+  preset?: string
+  /** only for keys with allowPrompt */
+  prompt?: string
+  strength?: number
+  seed?: number
+  scale?: number
+  ddim_steps?: number
+  lora_multipers?: Record<string, number>
+  clip_skip?: number
+  canny_weight?: number
+  i2i_keep_texture?: 0 | 1
+  long_resolution?: number
+  id_scale?: number
+  logo_info?: { add_logo?: boolean, position?: number, language?: number, opacity?: number }
+}
+
+export interface StylizeOptions extends StylizeParameters {
+  /** true: the result is an upstream URL (`imageUrl`) instead of the bytes */
+  returnUrl?: boolean
+  /** makes a retry of this call safe: the proxy answers it from the first result, without paying twice */
+  idempotencyKey?: string
+  /** your own request id (A-Z a-z 0-9 . _ : -, up to 128), found in the proxy's logs */
+  requestId?: string
+  signal?: AbortSignal
+  /** this call's deadline; default the client's */
+  timeoutMs?: number
+}
+
+export interface StylizeImageResult {
+  image: Buffer
+  mimeType: string
+  requestId: string
+  upstreamRequestId: string | undefined
+}
+
+export interface StylizeUrlResult {
+  imageUrl: string
+  requestId: string
+  upstreamRequestId: string | undefined
+}
+
+export interface PresetInfo {
+  name: string
+  default: boolean
+  parameters: StylizeParameters & { prompt: string }
+}
+
+export interface StylizeClientOptions {
+  /** the proxy, e.g. http://stylize-proxy:3000 */
+  baseUrl: string
+  /** a client key (spk_…) */
+  apiKey: string
+  /** deadline of one call, queueing at the proxy included; default 150 s (the proxy's own budget is 120 s) */
+  timeoutMs?: number
+  /** an undici Agent or Pool of your own (connection limits, TLS); default undici's global one */
+  dispatcher?: Dispatcher
+}
+
+const DEFAULT_TIMEOUT_MS = 150_000
+
+export class StylizeClient {
+  readonly #baseUrl: string
+  readonly #apiKey: string
+  readonly #timeoutMs: number
+  readonly #dispatcher: Dispatcher | undefined
+
+  constructor (options: StylizeClientOptions) {
+    if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError('baseUrl must be an http(s) URL')
+    if (typeof options.apiKey !== 'string' || options.apiKey === '') throw new TypeError('apiKey is required')
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.#apiKey = options.apiKey
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.#dispatcher = options.dispatcher
+  }
+
+  /** Stylizes a photo: the image's bytes, or with `returnUrl: true` the upstream's URL of it. */
+  async stylize (input: StylizeInput, options: StylizeOptions & { returnUrl: true }): Promise<StylizeUrlResult>
+  async stylize (input: StylizeInput, options?: StylizeOptions & { returnUrl?: false }): Promise<StylizeImageResult>
+  async stylize (input: StylizeInput, options: StylizeOptions = {}): Promise<StylizeImageResult | StylizeUrlResult> {
+    const { returnUrl = false, idempotencyKey, requestId, signal, timeoutMs, ...parameters } = options
+    const fields: Record<string, unknown> = { ...parameters, ...(returnUrl ? { return_url: true } : {}) }
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      // the bytes themselves: no base64 on the wire
+      accept: returnUrl ? 'application/json' : 'image/*'
+    }
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+    if (requestId !== undefined) headers['x-request-id'] = requestId
+
+    let body: string | AsyncIterable<Uint8Array>
+    if (typeof input === 'object' && 'url' in input && typeof input.url === 'string') {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify({ image_url: input.url, ...fields })
+    } else {
+      const multipart = multipartBody(fields, input as Uint8Array | Readable | { path: string })
+      headers['content-type'] = multipart.contentType
+      body = multipart.body
+    }
+
+    const answer = await this.#call('POST', '/stylize', { headers, body, signal, timeoutMs })
+    const ids = { requestId: answer.requestId, upstreamRequestId: headerValue(answer.headers['x-upstream-request-id']) }
+    if (returnUrl) {
+      const json = JSON.parse(answer.bytes.toString('utf8')) as { image_url?: string, image_base64?: string, mime_type?: string }
+      if (typeof json.image_url === 'string') return { imageUrl: json.image_url, ...ids }
+      throw new StylizeError({ code: 'HTTP_ERROR', message: 'the proxy answered without image_url', statusCode: 200, requestId: ids.requestId })
+    }
+    const mimeType = (headerValue(answer.headers['content-type']) ?? '').split(';')[0]!.trim()
+    return { image: answer.bytes, mimeType, ...ids }
+  }
+
+  /** The presets this key may use, with their parameters, and whether it may send its own prompt. */
+  async presets (options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<{ presets: PresetInfo[], allowPrompt: boolean }> {
+    const answer = await this.#call('GET', '/presets', {
+      headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs
+    })
+    return JSON.parse(answer.bytes.toString('utf8')) as { presets: PresetInfo[], allowPrompt: boolean }
+  }
+
+  async #call (method: 'GET' | 'POST', path: string, call: {
+    headers: Record<string, string>
+    body?: string | AsyncIterable<Uint8Array>
+    signal: AbortSignal | undefined
+    timeoutMs: number | undefined
+  }): Promise<{ bytes: Buffer, headers: Record<string, string | string[] | undefined>, requestId: string }> {
+    const timeoutMs = call.timeoutMs ?? this.#timeoutMs
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = call.signal === undefined ? deadline : AbortSignal.any([call.signal, deadline])
+    try {
+      const response = await request(`${this.#baseUrl}${path}`, {
+        method,
+        headers: call.headers,
+        body: typeof call.body === 'object' ? Readable.from(call.body) : call.body,
+        signal,
+        ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher })
+      })
+      const bytes = Buffer.from(await response.body.arrayBuffer())
+      const headers = response.headers as Record<string, string | string[] | undefined>
+      if (response.statusCode !== 200) throw contractError(response.statusCode, bytes.toString('utf8'), headers)
+      return { bytes, headers, requestId: headerValue(headers['x-request-id']) ?? '' }
+    } catch (error) {
+      if (error instanceof StylizeError) throw error
+      // the caller's own abort stays an abort, as with fetch
+      if (call.signal?.aborted === true) throw call.signal.reason
+      if (deadline.aborted) {
+        throw new StylizeError({ code: 'TIMEOUT', message: `no answer within ${timeoutMs} ms`, cause: error })
+      }
+      if (error instanceof undiciErrors.UndiciError || (error as NodeJS.ErrnoException).code !== undefined) {
+        throw new StylizeError({ code: 'NETWORK_ERROR', message: `cannot reach the proxy (${(error as Error).message})`, cause: error })
+      }
+      throw error
+    }
+  }
+}

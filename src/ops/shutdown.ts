@@ -1,0 +1,49 @@
+// Graceful shutdown. app.close() (SIGTERM through close-with-grace) stops listening; from then on
+// /readyz answers 503, requests on kept-alive sockets are refused with 503 UPSTREAM_BUSY, and
+// requests in flight or queued may still finish. Shortly before SHUTDOWN_TIMEOUT_MS, `onDeadline`
+// refuses what has not reached the upstream, so every client gets an answer and the process exits 0.
+import type { FastifyInstance } from 'fastify'
+import { UpstreamBusyError, withRetryAfter } from '../errors.js'
+import type { ReadinessCheck } from './health.js'
+
+export interface ShutdownOptions {
+  /** SHUTDOWN_TIMEOUT_MS: close-with-grace kills the process (exit 1) past it */
+  timeoutMs: number
+  /** refuses queued requests and cuts calls still running */
+  onDeadline: () => void
+}
+
+/** Room left after the deadline for the last answers to go out and the pools to close. */
+export function shutdownDeadlineMs (timeoutMs: number): number {
+  return timeoutMs - Math.min(2000, Math.floor(timeoutMs / 5))
+}
+
+/** Registers the shutdown hooks; returns the readiness check that fails once shutdown began. */
+export function registerShutdown (app: FastifyInstance, options: ShutdownOptions): ReadinessCheck {
+  let shuttingDown = false
+  let deadline: NodeJS.Timeout | undefined
+
+  app.addHook('preClose', async () => {
+    shuttingDown = true
+    app.log.info({ timeoutMs: options.timeoutMs }, 'shutting down: finishing the requests in flight')
+    deadline = setTimeout(() => {
+      app.log.warn('shutdown deadline: refusing what has not started')
+      options.onDeadline()
+    }, shutdownDeadlineMs(options.timeoutMs))
+    deadline.unref()
+  })
+  app.addHook('onClose', async () => { clearTimeout(deadline) })
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!shuttingDown) return
+    // the client should open its next connection to another replica
+    void reply.header('connection', 'close')
+    if (request.routeOptions.config.loadShedding === false) return
+    throw withRetryAfter(new UpstreamBusyError('the service is shutting down, retry later'), 1)
+  })
+  app.addHook('onSend', async (_request, reply) => {
+    if (shuttingDown) void reply.header('connection', 'close')
+  })
+
+  return async () => shuttingDown ? 'shutting down' : undefined
+}

@@ -1,0 +1,217 @@
+// One stylization's whole upstream story: circuit breaker -> concurrency gate -> signed call -> retry.
+// The route calls this, never the client directly.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { BaseLogger } from 'pino'
+
+/** the two levels the caller logs at; a fastify or pino logger */
+export type CallerLogger = Pick<BaseLogger, 'info' | 'warn'>
+import { CircuitBreaker, type BreakerState, type BreakerTicket } from './breaker.js'
+import type { UpstreamClient } from './client.js'
+import { ConcurrencyGate } from './gate.js'
+import { SILENT_OBSERVER, type UpstreamObserver } from './observer.js'
+import { UpstreamCallError, type UpstreamResult } from './response.js'
+import { backoffMs, healthVerdict, randomSeed, retryDecision } from './retry.js'
+import type { SlotLease, SlotSource } from './slots.js'
+import { UpstreamUnavailable } from './unavailable.js'
+
+export interface UpstreamCallerOptions {
+  client: Pick<UpstreamClient, 'process'>
+  slots: SlotSource
+  /** UPSTREAM_CONCURRENCY, for wait estimates (the slot source enforces it) */
+  concurrency: number
+  queueMax: number
+  queueTimeoutMs: number
+  retries: number
+  /** attempts and backoff together, from the first attempt on */
+  deadlineMs: number
+  breakerThreshold: number
+  breakerCooldownMs: number
+  logger: CallerLogger
+  observer?: UpstreamObserver
+  /** how often a waiting queue asks the slot source again */
+  pollIntervalMs?: number
+  random?: () => number
+}
+
+export interface CallOptions {
+  /** the client went away: leave the queue, do not retry (a call already sent runs to its end) */
+  signal?: AbortSignal | undefined
+  /** the request's effective seed: -1 or absent lets a 50511 be retried once with another */
+  clientSeed?: unknown
+  /** the request's logger, so retries are logged under its id */
+  log?: CallerLogger
+  /** told the number of retries so far, each time one starts */
+  onRetry?: (retries: number) => void
+}
+
+export interface UpstreamCallerStats {
+  queueDepth: number
+  inFlight: number
+  breakerState: BreakerState
+}
+
+/** The metrics label of an attempt's outcome: the upstream's code, or the kind of our failure. */
+export function outcomeLabel (error: UpstreamCallError): string {
+  if (error.kind === 'business' || error.kind === 'gateway') return error.upstreamCode
+  if (error.kind === 'http') return `http_${error.httpStatus ?? 0}`
+  return error.kind
+}
+
+export class UpstreamCaller {
+  readonly #options: UpstreamCallerOptions
+  readonly #observer: UpstreamObserver
+  readonly #gate: ConcurrencyGate
+  readonly #breaker: CircuitBreaker
+  /** one per call in progress, so that the shutdown deadline can cut them all */
+  readonly #running = new Set<AbortController>()
+  #stopped = false
+
+  constructor (options: UpstreamCallerOptions) {
+    this.#options = options
+    this.#observer = options.observer ?? SILENT_OBSERVER
+    this.#gate = new ConcurrencyGate({
+      source: options.slots,
+      concurrency: options.concurrency,
+      queueMax: options.queueMax,
+      queueTimeoutMs: options.queueTimeoutMs,
+      pollIntervalMs: options.pollIntervalMs,
+      initialServiceMs: Math.min(options.deadlineMs, 5000),
+      observer: this.#observer,
+      onSourceError: (error) => { options.logger.warn({ reason: (error as Error).message }, 'upstream slot source failed; waiting') }
+    })
+    this.#breaker = new CircuitBreaker({
+      threshold: options.breakerThreshold,
+      cooldownMs: options.breakerCooldownMs,
+      onTransition: (from, to, consecutiveFailures) => {
+        const log = to === 'open' ? options.logger.warn.bind(options.logger) : options.logger.info.bind(options.logger)
+        log({ breaker: { from, to, consecutiveFailures } }, `upstream circuit ${to.replace('_', '-')}`)
+        this.#observer.breakerState(to)
+      }
+    })
+  }
+
+  get stats (): UpstreamCallerStats {
+    return { queueDepth: this.#gate.depth, inFlight: this.#gate.held, breakerState: this.#breaker.state }
+  }
+
+  /** The stylized result, or throws UpstreamCallError (the last attempt's) or UpstreamUnavailable. */
+  async call (body: Record<string, unknown>, options: CallOptions = {}): Promise<UpstreamResult> {
+    if (this.#stopped) throw this.#refuse('shutting_down', 1000)
+    const stopping = new AbortController()
+    this.#running.add(stopping)
+    try {
+      return await this.#attempts(body, options, stopping.signal)
+    } finally {
+      this.#running.delete(stopping)
+    }
+  }
+
+  /** Shutdown's deadline: refuse whatever waits or would start, cut calls still running. */
+  stop (): void {
+    this.#stopped = true
+    this.#gate.close()
+    for (const stopping of this.#running) stopping.abort()
+  }
+
+  async close (): Promise<void> {
+    await this.#options.slots.close()
+  }
+
+  /** Attempts until one succeeds, or the failure is final; `stopping` aborts at the shutdown deadline. */
+  async #attempts (body: Record<string, unknown>, options: CallOptions, stopping: AbortSignal): Promise<UpstreamResult> {
+    const { signal } = options
+    const log = options.log ?? this.#options.logger
+    const seed = options.clientSeed ?? body.seed
+    let current = body
+    let retries = 0
+    let reseeded = false
+    let deadline: AbortSignal | undefined
+    let deadlineAt = 0
+    let lastError: UpstreamCallError | undefined
+
+    for (;;) {
+      if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
+      const ticket = this.#breaker.admit()
+      if (ticket === undefined) throw this.#refuse('circuit_open', this.#breaker.retryAfterMs() ?? this.#gate.serviceMs)
+      const lease = await this.#acquire(ticket, signal, deadline, lastError)
+      if (deadline === undefined) {
+        deadline = AbortSignal.timeout(this.#options.deadlineMs)
+        deadlineAt = performance.now() + this.#options.deadlineMs
+      }
+      const started = performance.now()
+      let error: UpstreamCallError
+      try {
+        const result = await this.#options.client.process(current, AbortSignal.any([stopping, deadline]))
+        this.#breaker.record(ticket, 'success')
+        this.#observer.attempt('10000', (performance.now() - started) / 1000)
+        return result
+      } catch (raw) {
+        if (!(raw instanceof UpstreamCallError)) {
+          this.#breaker.record(ticket, 'neutral')
+          throw raw
+        }
+        error = this.#explainAbort(raw, deadline)
+        this.#observer.attempt(outcomeLabel(error), (performance.now() - started) / 1000)
+        this.#breaker.record(ticket, healthVerdict(error))
+      } finally {
+        await lease.release()
+      }
+      lastError = error
+      if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
+
+      const decision = retryDecision(error, { retries, maxRetries: this.#options.retries, seed, reseeded })
+      // nobody is waiting for the answer any more
+      if (!decision.retry || signal?.aborted === true) throw error
+      const delay = decision.reseed ? 0 : backoffMs(retries, this.#options.random)
+      if (deadline.aborted || performance.now() + delay >= deadlineAt) throw error
+      try {
+        await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, ...(signal ? [signal] : [])]) })
+      } catch {
+        if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
+        throw error
+      }
+      if (decision.reseed) {
+        reseeded = true
+        current = { ...current, seed: randomSeed(this.#options.random) }
+      } else {
+        retries++
+      }
+      const total = retries + (reseeded ? 1 : 0)
+      log.warn({ upstream: { kind: error.kind, code: error.upstreamCode, status: error.httpStatus, requestId: error.upstreamRequestId }, retry: total, delayMs: delay }, 'retrying the upstream call')
+      this.#observer.retry(decision.reason)
+      options.onRetry?.(total)
+    }
+  }
+
+  /** A slot for this attempt; while waiting to retry, the deadline or a gone client ends with the last error. */
+  async #acquire (ticket: BreakerTicket, signal: AbortSignal | undefined, deadline: AbortSignal | undefined, lastError: UpstreamCallError | undefined): Promise<SlotLease> {
+    let lease: SlotLease
+    try {
+      const waitSignal = deadline === undefined ? signal : AbortSignal.any([deadline, ...(signal ? [signal] : [])])
+      lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined })
+    } catch (error) {
+      this.#breaker.record(ticket, 'neutral')
+      if (lastError !== undefined && error instanceof UpstreamUnavailable && error.reason !== 'shutting_down') throw lastError
+      throw error
+    }
+    // the circuit opened while this request waited: do not pay for a call that will likely fail
+    if (!this.#breaker.allows(ticket)) {
+      this.#breaker.record(ticket, 'neutral')
+      await lease.release()
+      throw this.#refuse('circuit_open', this.#breaker.retryAfterMs() ?? this.#gate.serviceMs)
+    }
+    return lease
+  }
+
+  /** An attempt we cut ourselves: past the overall deadline it is a timeout, at shutdown a refusal. */
+  #explainAbort (error: UpstreamCallError, deadline: AbortSignal): UpstreamCallError {
+    if (error.kind !== 'aborted') return error
+    if (deadline.aborted) return new UpstreamCallError({ kind: 'timeout', code: 'deadline', bodySent: true, ms: error.ms ?? 0 })
+    return error
+  }
+
+  #refuse (reason: UpstreamUnavailable['reason'], retryAfterMs: number): UpstreamUnavailable {
+    this.#observer.refused(reason)
+    return new UpstreamUnavailable(reason, retryAfterMs)
+  }
+}

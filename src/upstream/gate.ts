@@ -1,0 +1,213 @@
+// The concurrency gate: a per-replica FIFO queue in front of a SlotSource (memory or Redis leases).
+// Bounded in length and in wait; a waiter whose caller gives up leaves at once and never calls.
+import type { UpstreamObserver } from './observer.js'
+import type { SlotLease, SlotSource } from './slots.js'
+import { UpstreamUnavailable } from './unavailable.js'
+
+export interface GateOptions {
+  source: SlotSource
+  /** the source's slot count (fleet-wide with Redis), for the wait estimate only */
+  concurrency: number
+  queueMax: number
+  queueTimeoutMs: number
+  /** how often a waiting queue asks the source again: a Redis slot may free on another replica, or expire */
+  pollIntervalMs?: number
+  /** what one call is assumed to take until calls are measured */
+  initialServiceMs?: number
+  observer?: Pick<UpstreamObserver, 'queueWait' | 'refused'>
+  /** a source that fails (Redis lost) counts as "no slot now"; this hears why */
+  onSourceError?: (error: unknown) => void
+}
+
+export interface AcquireOptions {
+  /** aborting it takes the waiter out of the queue */
+  signal?: AbortSignal | undefined
+  /** a retry of an admitted request: it queues again, but a full queue does not refuse it */
+  admitted?: boolean
+}
+
+interface Waiter {
+  grant: (lease: SlotLease) => void
+  fail: (error: Error) => void
+}
+
+const MAX_RETRY_AFTER_MS = 300_000
+const SERVICE_TIME_WEIGHT = 0.2
+
+export class ConcurrencyGate {
+  readonly #options: GateOptions
+  readonly #queue: Waiter[] = []
+  #held = 0
+  #serviceMs: number
+  #measured = false
+  #pumping = false
+  #pumpAgain = false
+  #poll: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (options: GateOptions) {
+    this.#options = options
+    this.#serviceMs = options.initialServiceMs ?? 5000
+    options.source.onMaybeFree(() => { void this.#pump() })
+  }
+
+  /** requests waiting for a slot */
+  get depth (): number {
+    return this.#queue.length
+  }
+
+  /** slots this replica holds now */
+  get held (): number {
+    return this.#held
+  }
+
+  /** a recent call's duration (moving average), for Retry-After estimates */
+  get serviceMs (): number {
+    return this.#serviceMs
+  }
+
+  /** How long until a newcomer behind `ahead` waiting requests would likely get a slot. */
+  estimateWaitMs (ahead = this.#queue.length): number {
+    const rounds = Math.ceil((ahead + 1) / Math.max(1, this.#options.concurrency))
+    return Math.min(MAX_RETRY_AFTER_MS, rounds * this.#serviceMs)
+  }
+
+  /** A slot, after waiting in line if need be; throws UpstreamUnavailable when it cannot have one. */
+  async acquire (options: AcquireOptions = {}): Promise<SlotLease> {
+    const { signal } = options
+    this.#throwIfStopped(signal)
+    const startedAt = performance.now()
+    if (this.#queue.length === 0) {
+      const lease = await this.#tryAcquire()
+      if (lease !== undefined) {
+        // the gate may have closed, or the caller left, while the source answered
+        try {
+          this.#throwIfStopped(signal)
+        } catch (error) {
+          await lease.release()
+          throw error
+        }
+        return this.#granted(lease, startedAt)
+      }
+      this.#throwIfStopped(signal)
+    }
+    if (options.admitted !== true && this.#queue.length >= this.#options.queueMax) {
+      throw this.#refuse('queue_full', this.estimateWaitMs())
+    }
+    return await new Promise<SlotLease>((resolve, reject) => {
+      const leave = (): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        const index = this.#queue.indexOf(waiter)
+        if (index >= 0) this.#queue.splice(index, 1)
+        this.#schedulePoll()
+      }
+      const onAbort = (): void => {
+        leave()
+        reject(this.#refuse('cancelled', 0))
+      }
+      const timer = setTimeout(() => {
+        leave()
+        reject(this.#refuse('queue_timeout', this.estimateWaitMs()))
+      }, this.#options.queueTimeoutMs)
+      const waiter: Waiter = {
+        grant: (lease) => {
+          leave()
+          resolve(this.#granted(lease, startedAt))
+        },
+        fail: (error) => {
+          leave()
+          reject(error)
+        }
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#queue.push(waiter)
+      this.#schedulePoll()
+      void this.#pump()
+    })
+  }
+
+  /** Refuses every waiter and every later request (shutdown); slots already held run to their end. */
+  close (): void {
+    this.#closed = true
+    for (const waiter of [...this.#queue]) waiter.fail(this.#refuse('shutting_down', 1000))
+  }
+
+  #throwIfStopped (signal: AbortSignal | undefined): void {
+    if (this.#closed) throw this.#refuse('shutting_down', 1000)
+    if (signal?.aborted === true) throw this.#refuse('cancelled', 0)
+  }
+
+  #refuse (reason: UpstreamUnavailable['reason'], retryAfterMs: number): UpstreamUnavailable {
+    this.#options.observer?.refused(reason)
+    return new UpstreamUnavailable(reason, retryAfterMs)
+  }
+
+  async #tryAcquire (): Promise<SlotLease | undefined> {
+    try {
+      return await this.#options.source.tryAcquire()
+    } catch (error) {
+      this.#options.onSourceError?.(error)
+      return undefined
+    }
+  }
+
+  #granted (lease: SlotLease, startedAt: number): SlotLease {
+    const grantedAt = performance.now()
+    this.#options.observer?.queueWait((grantedAt - startedAt) / 1000)
+    this.#held++
+    let released = false
+    return {
+      release: async () => {
+        if (released) return
+        released = true
+        this.#held--
+        this.#recordServiceTime(performance.now() - grantedAt)
+        await lease.release()
+      }
+    }
+  }
+
+  #recordServiceTime (ms: number): void {
+    this.#serviceMs = this.#measured ? this.#serviceMs + SERVICE_TIME_WEIGHT * (ms - this.#serviceMs) : ms
+    this.#measured = true
+  }
+
+  /** Hands free slots to the head of the queue, one at a time, until none is free. */
+  async #pump (): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    this.#pumping = true
+    try {
+      do {
+        this.#pumpAgain = false
+        while (this.#queue.length > 0 && !this.#closed) {
+          const lease = await this.#tryAcquire()
+          if (lease === undefined) break
+          const waiter = this.#queue[0]
+          // the waiter left (timeout, abort) while the source was answering
+          if (waiter === undefined) {
+            await lease.release()
+            break
+          }
+          waiter.grant(lease)
+        }
+      } while (this.#pumpAgain && this.#queue.length > 0 && !this.#closed)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #schedulePoll (): void {
+    if (this.#queue.length === 0 || this.#closed) {
+      clearInterval(this.#poll)
+      this.#poll = undefined
+      return
+    }
+    if (this.#poll !== undefined) return
+    this.#poll = setInterval(() => { void this.#pump() }, this.#options.pollIntervalMs ?? 250)
+    this.#poll.unref()
+  }
+}

@@ -1,0 +1,131 @@
+// What can be checked of the container and the fleet without running Docker: the compose file, the
+// Dockerfile and the load balancer agree with the config schema, the docs and the build.
+import { existsSync, readFileSync } from 'node:fs'
+import { test } from 'tap'
+import { parse } from 'yaml'
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js'
+import { emulatorOptionsFromEnv } from '../../src/emulator/options.js'
+import { sha256Hex } from '../../src/upstream/sign.js'
+
+type Json = Record<string, any>
+const root = new URL('../../', import.meta.url)
+const read = (path: string): string => readFileSync(new URL(path, root), 'utf8')
+const compose = parse(read('docker-compose.yml')) as Json
+const services = compose.services as Record<string, Json>
+
+/** A compose duration ("40s", "1m30s", "500ms") in milliseconds. */
+function durationMs (text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new Error(`not a duration: ${text}`)
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit!]!, 0)
+}
+
+/** `${NAME:-default}` as compose would fill it with nothing set. */
+function composeDefault (value: unknown): string {
+  return String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+}
+
+/** The Dockerfile's instructions, continuation lines joined, comments dropped. */
+function dockerfile (): Array<{ instruction: string, args: string }> {
+  return read('Dockerfile').replace(/\\\n/g, ' ').split('\n')
+    .map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [instruction = '', ...rest] = line.split(/\s+/)
+      return { instruction: instruction.toUpperCase(), args: rest.join(' ') }
+    })
+}
+
+test('the compose file: Redis, two proxy replicas behind a load balancer, the emulator under the dev profile', async (t) => {
+  t.same(Object.keys(services).sort(), ['emulator', 'lb', 'proxy', 'redis'])
+  t.equal(services.proxy!.deploy.replicas, 2)
+  t.same(services.emulator!.profiles, ['dev'])
+  t.same(services.emulator!.command, ['node', 'dist/emulator/main.js'], 'the emulator runs compiled, without tsx')
+  t.equal(services.proxy!.environment.REDIS_URL, 'redis://redis:6379')
+  t.match(services.lb!.volumes[0], /^\.\/deploy\/haproxy\.cfg:/)
+  for (const name of ['proxy', 'lb', 'redis']) t.notOk(services[name]!.profiles, `${name} runs without a profile`)
+})
+
+test('every variable the compose file sets is one the services read', async (t) => {
+  const known = new Set([...CONFIG_VARIABLES, 'DEV_API_KEY'])
+  for (const [name, service] of Object.entries(services)) {
+    for (const variable of Object.keys((service.environment ?? {}) as Json)) {
+      t.ok(known.has(variable) || variable.startsWith('EMULATOR_'), `${name}: ${variable} is in the config schema`)
+    }
+  }
+  // and the values, with compose's defaults, are ones the proxy accepts
+  const environment = Object.fromEntries(Object.entries(services.proxy!.environment as Json).map(([k, v]) => [k, composeDefault(v)]))
+  const config = loadConfig({ ...environment, VOLC_ACCESS_KEY_ID_FILE: undefined, VOLC_SECRET_ACCESS_KEY_FILE: undefined }, { dotenvPath: false })
+  t.equal(config.trustProxy, 1)
+  t.same(config.corsOrigins, [], 'an empty CORS_ORIGINS is unset')
+  t.doesNotThrow(() => emulatorOptionsFromEnv(Object.fromEntries(Object.entries(services.emulator!.environment as Json).map(([k, v]) => [k, composeDefault(v)]))))
+})
+
+test('secrets come from files: each *_FILE points at a secret the service mounts; the dev secrets match the emulator', async (t) => {
+  const proxy = services.proxy!
+  const mounted = (proxy.secrets as Array<string | { source: string, target?: string }>)
+    .map((secret) => typeof secret === 'string' ? { source: secret, target: secret } : { source: secret.source, target: secret.target ?? secret.source })
+  for (const [variable, value] of Object.entries(proxy.environment as Json)) {
+    if (!variable.endsWith('_FILE') && variable !== 'API_KEYS_FILE') continue
+    const secret = mounted.find((m) => `/run/secrets/${m.target}` === value)
+    t.ok(secret, `${variable} is a mounted secret`)
+    t.ok(compose.secrets[secret?.source ?? ''], `${secret?.source} is declared`)
+    t.match(compose.secrets[secret?.source ?? '']?.file, /^\$\{SECRETS_DIR:-\.\/deploy\/secrets\}\//)
+  }
+  t.notOk(Object.keys(proxy.environment as Json).some((name) => /^VOLC_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$/.test(name)), 'no credential in the environment')
+  t.match(read('deploy/secrets/.gitignore'), /^\*$/m, 'production secrets are never committed')
+
+  const emulator = emulatorOptionsFromEnv({})
+  t.equal(read('deploy/dev-secrets/volc_access_key_id').trim(), emulator.accessKeyId)
+  t.equal(read('deploy/dev-secrets/volc_secret_access_key').trim(), emulator.secretAccessKey)
+  const keys = JSON.parse(read('deploy/dev-secrets/api_keys.json')) as { keys: Array<{ sha256: string }> }
+  t.equal(keys.keys[0]?.sha256, sha256Hex('dev-key'), 'the dev keys file accepts dev-key')
+})
+
+test('the stop grace period is longer than the shutdown timeout', async (t) => {
+  const configured = services.proxy!.environment.SHUTDOWN_TIMEOUT_MS as string | undefined
+  const shutdownMs = configured === undefined ? loadConfig({}, { dotenvPath: false }).shutdownTimeoutMs : Number(configured)
+  const graceMs = durationMs(services.proxy!.stop_grace_period as string)
+  t.ok(graceMs > shutdownMs, `stop_grace_period ${graceMs} ms > SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms`)
+  t.equal(durationMs('1m30s'), 90_000)
+})
+
+test('every config variable is in .env.example and in the README', async (t) => {
+  const example = read('.env.example')
+  const readme = read('README.md')
+  for (const variable of CONFIG_VARIABLES) {
+    t.match(example, new RegExp(`^# ${variable}=`, 'm'), `.env.example: ${variable}`)
+    t.ok(readme.includes(`\`${variable}\``), `README.md: ${variable}`)
+  }
+})
+
+test('the Dockerfile: multi-stage, production dependencies only, non-root, a node health check, node as the command', async (t) => {
+  const lines = dockerfile()
+  const stages = lines.filter((l) => l.instruction === 'FROM')
+  t.ok(stages.length >= 2, 'multi-stage')
+  t.match(read('Dockerfile'), /^ARG NODE_IMAGE=node:24-slim$/m, 'the current Node LTS')
+  const runtime = lines.slice(lines.lastIndexOf(stages.at(-1)!))
+  t.ok(runtime.some((l) => l.instruction === 'RUN' && /npm ci --omit=dev/.test(l.args)), 'npm ci --omit=dev in the runtime stage')
+  const user = runtime.filter((l) => l.instruction === 'USER').at(-1)
+  t.ok(user !== undefined && !/^(root|0)$/.test(user.args), 'a non-root user')
+  const healthcheck = runtime.find((l) => l.instruction === 'HEALTHCHECK')
+  t.match(healthcheck?.args, /CMD \["node", "-e", .*\/healthz/)
+  t.notOk(lines.some((l) => /\b(curl|wget)\b/.test(l.args)), 'no curl or wget')
+  t.ok(runtime.some((l) => l.instruction === 'COPY' && /openapi\.yaml/.test(l.args)), 'the runtime has openapi.yaml (GET /openapi.yaml)')
+
+  const command = JSON.parse(runtime.filter((l) => l.instruction === 'CMD').at(-1)!.args) as string[]
+  t.same(command, ['node', 'dist/server.js'], 'exec form: SIGTERM reaches node')
+  t.ok(existsSync(new URL(command[1]!, root)), `${command[1]} exists after npm run build`)
+  t.ok(existsSync(new URL(services.emulator!.command[1], root)), `${services.emulator!.command[1]} exists after npm run build`)
+  const ignored = read('.dockerignore').split('\n')
+  for (const entry of ['node_modules', 'dist', '.env', 'deploy', '.git']) t.ok(ignored.includes(entry), `.dockerignore: ${entry}`)
+})
+
+test('the load balancer checks /readyz and reaches the replicas on their PORT', async (t) => {
+  const haproxy = read('deploy/haproxy.cfg')
+  t.match(haproxy, /option httpchk GET \/readyz/)
+  t.match(haproxy, new RegExp(`server-template \\w+ \\d+ proxy:${services.proxy!.environment.PORT as string}\\b`))
+  t.match(haproxy, /http-request set-header X-Forwarded-For %\[src\]/, 'the client cannot choose its address')
+  const published = String(services.lb!.ports[0]).split(':').at(-1)
+  t.match(haproxy, new RegExp(`bind :${published}\\b`))
+})
