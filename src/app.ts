@@ -78,6 +78,8 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
     region: config.volcRegion,
     service: config.volcService,
     timeoutMs: config.upstreamTimeoutMs,
+    // the gate bounds calls in flight; a smaller pool would make admitted calls wait for a socket
+    connections: config.upstreamConcurrency,
     credentials: () => credentials
   })
   app.decorate('setCredentials', (next: Config['credentials']) => { credentials = next })

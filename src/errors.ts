@@ -2,6 +2,7 @@
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
+import { discardUnreadBody } from './ops/unread-body.js'
 
 function define (code: string, statusCode: number): FastifyErrorConstructor<{ code: string, statusCode: number }, [string]> {
   return createError(code, '%s', statusCode)
@@ -87,7 +88,9 @@ export function errorBody (error: FastifyError, requestId: string): ErrorBody {
 }
 
 export function registerErrorHandling (app: FastifyInstance): void {
-  app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // Refused before its body was all read (auth, rate limit, busy, limits): see ops/unread-body.ts.
+    if (!await discardUnreadBody(request.raw)) void reply.header('connection', 'close')
     const error = toContractError(raw)
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 500 && error.code === 'INTERNAL_ERROR') {

@@ -117,11 +117,8 @@ async function readMultipart (request: FastifyRequest, limits: InputLimits): Pro
     }
   } catch (error) {
     await drain(parts)
-    // A body cut off at a limit is still arriving: discard it, or it would block the keep-alive socket.
-    if (!request.raw.complete) {
-      request.raw.unpipe()
-      request.raw.resume()
-    }
+    // A body cut off at a limit is still arriving: detach the parser; the error handler drops the rest.
+    if (!request.raw.complete) request.raw.unpipe()
     throw error
   }
   return split(validateFields(raw), upload, limits)

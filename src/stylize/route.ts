@@ -80,6 +80,10 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     const key = request.clientKey as ClientKey
     const context = request.completion
     const idempotencyKey = readIdempotencyKey(request.headers)
+    // A request that cannot reach the upstream now is refused before its body is read
+    // (unless it may be the replay of a kept result, which needs no upstream).
+    const refusal = idempotencyKey === undefined ? upstream.refusalNow() : undefined
+    if (refusal !== undefined) throw toClientError(refusal)
     const input = await readStylizeInput(request, { maxUploadBytes: config.maxUploadBytes })
     const { preset: presetName = DEFAULT_PRESET, return_url: returnUrl, ...overrides } = input.fields
     context.preset = presetName

@@ -94,6 +94,17 @@ export class UpstreamCaller {
     return { queueDepth: this.#gate.depth, inFlight: this.#gate.held, breakerState: this.#breaker.state }
   }
 
+  /**
+   * The refusal a request arriving now would certainly get (shutting down, circuit open, queue full),
+   * so the route can answer before reading and preparing an image that would never be sent.
+   */
+  refusalNow (): UpstreamUnavailable | undefined {
+    if (this.#stopped) return this.#refuse('shutting_down', 1000)
+    if (this.#breaker.state === 'open') return this.#refuse('circuit_open', this.#breaker.retryAfterMs() ?? this.#gate.serviceMs)
+    if (this.#gate.full) return this.#refuse('queue_full', this.#gate.estimateWaitMs())
+    return undefined
+  }
+
   /** The stylized result, or throws UpstreamCallError (the last attempt's) or UpstreamUnavailable. */
   async call (body: Record<string, unknown>, options: CallOptions = {}): Promise<UpstreamResult> {
     if (this.#stopped) throw this.#refuse('shutting_down', 1000)

@@ -61,6 +61,11 @@ export class ConcurrencyGate {
     return this.#held
   }
 
+  /** A newcomer would be refused at once: the line is as long as it may be. */
+  get full (): boolean {
+    return this.#options.queueMax > 0 && this.#queue.length >= this.#options.queueMax
+  }
+
   /** a recent call's duration (moving average), for Retry-After estimates */
   get serviceMs (): number {
     return this.#serviceMs

@@ -55,11 +55,13 @@ test('SIGTERM: in-flight and queued requests finish, later ones are refused, the
   // refused before its body is read: a small one, so that the refusal is not cut short by a reset
   const body = JSON.stringify({ image_url: 'http://127.0.0.1:1/x.jpg' })
 
-  const clients = Array.from({ length: 3 }, async () => await stylize(server.url))
-  await eventually(async () => seriesValue(await metricsText(server.url), 'stylize_upstream_queue_depth') === 2, 10_000)
+  // opened and partly sent first: the server reads these bytes while the test waits for the queue below,
+  // so at SIGTERM they are requests in progress, not idle sockets (which close() may drop)
   const readiness = await halfSent(server.url, 'GET /readyz HTTP/1.1\r\nHost: proxy\r\n', '\r\n')
   const late = await halfSent(server.url, `POST /stylize HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer ${WEB_KEY}\r\n`,
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  const clients = Array.from({ length: 3 }, async () => await stylize(server.url))
+  await eventually(async () => seriesValue(await metricsText(server.url), 'stylize_upstream_queue_depth') === 2, 10_000)
   const signalled = Date.now()
   server.child.kill('SIGTERM')
   await eventually(() => server.log().includes('shutting down: finishing the requests in flight'))

@@ -201,3 +201,20 @@ test('throttling does not open the circuit', async (t) => {
   for (let i = 0; i < 3; i++) t.equal((await stylize(proxy.url)).status, 503)
   t.equal(emulator.app.emulatorStats.calls, 6, 'every request still reached the upstream')
 })
+
+test('with the queue full, a newcomer is refused before its image is read or prepared', async (t) => {
+  const emulator = await startEmulator(t, { latencyMs: 1500 })
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url, env: { UPSTREAM_CONCURRENCY: '1', UPSTREAM_QUEUE_MAX: '1' } })
+  const first = stylize(proxy.url)
+  await eventually(() => emulator.app.emulatorStats.inFlight === 1)
+  const queued = stylize(proxy.url)
+  await eventually(async () => seriesValue(await metricsText(proxy.url), 'stylize_upstream_queue_depth') === 1)
+  // not even an image: a full queue is answered before the body is looked at
+  const late = await stylize(proxy.url, { image_base64: 'not an image' })
+  t.equal(late.status, 503)
+  t.equal(late.json.code, 'UPSTREAM_BUSY')
+  t.ok(Number(late.headers['retry-after']) >= 1)
+  t.equal((await first).status, 200)
+  t.equal((await queued).status, 200)
+  t.equal(emulator.app.emulatorStats.calls, 2)
+})
