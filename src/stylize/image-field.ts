@@ -1,4 +1,5 @@
 // Turns the client's image source into the upstream body's image field: prepared base64, or a checked URL.
+import type { Config } from '../config-types.js'
 import { ImageFetchFailedError } from '../errors.js'
 import { fetchImage } from '../image/fetch.js'
 import { prepareImage, type PreparedImage } from '../image/prepare.js'
@@ -6,14 +7,8 @@ import { sniffImage } from '../image/sniff.js'
 import { checkImageUrl } from '../image/url-policy.js'
 import type { ImageSource } from './input.js'
 
-export interface ImagePolicy {
-  maxUploadBytes: number
-  maxImagePixels: number
-  imageMaxEdge: number
-  imageUrlMode: 'fetch' | 'passthrough'
-  imageFetchTimeoutMs: number
-  imageFetchAllowHosts: string[]
-}
+export type ImagePolicy = Pick<Config,
+  'maxUploadBytes' | 'maxImagePixels' | 'imageMaxEdge' | 'imageUrlMode' | 'imageFetchTimeoutMs' | 'imageFetchAllowHosts'>
 
 export type UpstreamImageField =
   | { binary_data_base64: [string], prepared: PreparedImage }
