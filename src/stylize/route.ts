@@ -31,7 +31,8 @@ export interface StylizeRouteOptions {
 
 /** Checks the key's policy for the chosen preset and prompt; 400 for an unknown preset, 403 for a refused one. */
 function authorise (key: ClientKey, presetName: string, presets: Record<string, Preset>, wantsPrompt: boolean): Preset {
-  const preset = presets[presetName]
+  // own properties only: "constructor" or "__proto__" must not resolve to Object.prototype's members
+  const preset = Object.hasOwn(presets, presetName) ? presets[presetName] : undefined
   if (preset === undefined) throw new InvalidRequestError(`unknown preset "${presetName}"`)
   if (!allowsPreset(key, presetName)) throw new ForbiddenError(`preset "${presetName}" is not allowed for this key`)
   if (wantsPrompt && !key.allowPrompt) throw new ForbiddenError('this key may not send its own prompt')
@@ -99,7 +100,9 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     if (started?.kind === 'replay') return sendResult(request, reply, started.result, true)
     await using claim = started?.claim
 
-    const image = await upstreamImageField(input.image, parameters.long_resolution ?? 704, config)
+    // a client that leaves stops its image download; a paid call, once started, is not cancelled
+    const clientGone = clientGoneSignal(request, reply)
+    const image = await upstreamImageField(input.image, parameters.long_resolution ?? 704, config, clientGone)
     const { prepared, ...imageField } = image
     if (prepared !== undefined) {
       context.bytesIn = prepared.inputBytes
@@ -112,7 +115,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     let result
     try {
       result = await upstream.call(body, {
-        signal: clientGoneSignal(request, reply),
+        signal: clientGone,
         clientSeed: parameters.seed,
         log: request.log,
         onRetry: (retries) => { context.retries = retries }

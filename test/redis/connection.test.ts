@@ -39,7 +39,7 @@ test('a Redis that is stopped and started: down, 503 reason, fast failures, back
 
   await own.stop()
   await until(() => !redis.state.up, 5000, 'Redis down')
-  t.match(await redisReadiness(redis)(), /^redis: /, 'readiness names Redis')
+  t.equal(await redisReadiness(redis)(), 'redis: down', 'readiness names Redis, not its error (which may hold internal addresses)')
   const started = Date.now()
   await t.rejects(redis.client.get('x'), 'a command fails at once instead of queueing')
   t.ok(Date.now() - started < 1000, 'and fast')
