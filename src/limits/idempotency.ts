@@ -95,7 +95,8 @@ export class Idempotency {
   #newClaim (id: string, fingerprint: string, owner: string, where: Where): IdempotencyClaim {
     const store: IdempotencyStore = where === 'redis' ? this.#shared as RedisIdempotencyStore : this.#memory
     let settle = (): void => {}
-    this.#running.set(id, new Promise<void>((resolve) => { settle = resolve }))
+    const running = new Promise<void>((resolve) => { settle = resolve })
+    this.#running.set(id, running)
     const { ttlMs, runningTtlMs } = this.#options
     return new IdempotencyClaim({
       store,
@@ -106,7 +107,8 @@ export class Idempotency {
       ttlMs,
       runningTtlMs,
       onSettled: () => {
-        this.#running.delete(id)
+        // a newer claim on the same key (this one expired while running) keeps its own entry
+        if (this.#running.get(id) === running) this.#running.delete(id)
         settle()
       }
     })
