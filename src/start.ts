@@ -34,7 +34,8 @@ export async function start (config: Config, keysFile: string, options: StartOpt
     }
   })
 
-  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  // SIGHUP is the reload signal above, never a stop: close-with-grace would treat it as one by default
+  closeWithGrace({ delay: config.shutdownTimeoutMs, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'closing after an error')
     else logger.info({ signal }, 'shutting down')
     await app.close()
