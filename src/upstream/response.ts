@@ -20,6 +20,11 @@ export type UpstreamFailureKind =
   | 'aborted' // our caller gave up
   | 'config' // nothing to sign with
 
+/** Transport errors raised before a connection existed, so before any byte of the request left. */
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'
+])
+
 interface UpstreamCallErrorInit {
   kind: UpstreamFailureKind
   /** the upstream's code ('50429', 'SignatureDoesNotMatch') or ours ('timeout', 'ECONNRESET') */
@@ -60,8 +65,7 @@ export class UpstreamCallError extends Error {
       return new UpstreamCallError({ kind: 'timeout', code: 'timeout', bodySent: true })
     }
     // A connect that never succeeded cannot have been billed; a reset mid-call might have been.
-    const bodySent = !(code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new UpstreamCallError({ kind: 'connect', code, bodySent })
+    return new UpstreamCallError({ kind: 'connect', code, bodySent: !NEVER_CONNECTED.has(code) })
   }
 }
 

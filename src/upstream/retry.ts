@@ -28,6 +28,11 @@ function isServerError (error: UpstreamCallError): boolean {
   return error.kind === 'http' && (error.httpStatus ?? 0) >= 500
 }
 
+/** The upstream's own 5xx answer: the business shape says the service itself failed, and answered. */
+function isUpstreamServerError (error: UpstreamCallError): boolean {
+  return error.kind === 'business' && isServerError(error)
+}
+
 export function retryDecision (error: UpstreamCallError, state: RetryState): RetryDecision {
   if (error.kind === 'business' && error.upstreamCode === '50511') {
     const randomSeed = state.seed === undefined || state.seed === -1
@@ -35,10 +40,10 @@ export function retryDecision (error: UpstreamCallError, state: RetryState): Ret
   }
   if (state.retries >= state.maxRetries) return { retry: false }
   if (isThrottling(error)) return { retry: true, reason: 'throttled', reseed: false }
-  if (isServerError(error)) return { retry: true, reason: 'server_error', reseed: false }
-  // A failed or reset connection delivered no answer. A timeout did not either, but the upstream
-  // may still be working on (and billing) that call, so it is not repeated.
-  if (error.kind === 'connect') return { retry: true, reason: 'connect', reseed: false }
+  if (isUpstreamServerError(error)) return { retry: true, reason: 'server_error', reseed: false }
+  // Only a connection that never carried the request is repeated: a reset or a timeout after the body
+  // was sent, or a bare 5xx from a gateway in front (which may have forwarded it), may have been billed.
+  if (error.kind === 'connect' && !error.bodySent) return { retry: true, reason: 'connect', reseed: false }
   return { retry: false }
 }
 

@@ -30,8 +30,8 @@ test('retries are bounded: persistent throttling ends in 503 UPSTREAM_BUSY with 
   t.equal(emulator.app.emulatorStats.calls, 3, 'one call and two retries')
 })
 
-test('5xx answers and reset connections are retried, then answered 502', async (t) => {
-  for (const fault of ['50500', '50501', 'reset'] as const) {
+test('the upstream\'s own 5xx answers are retried, then answered 502', async (t) => {
+  for (const fault of ['50500', '50501'] as const) {
     const emulator = await startEmulator(t, { faults: [{ name: fault, probability: 1 }] })
     const proxy = await startProxy(t, { upstreamUrl: emulator.url, env: { UPSTREAM_RETRIES: '1' } })
     const res = await stylize(proxy.url)
@@ -39,6 +39,35 @@ test('5xx answers and reset connections are retried, then answered 502', async (
     t.equal(res.json.code, 'UPSTREAM_ERROR')
     t.equal(emulator.app.emulatorStats.calls, 2, `${fault}: one call and one retry`)
   }
+})
+
+test('a connection reset after the body was sent is paid at most once: one call, answered 502', async (t) => {
+  const emulator = await startEmulator(t, { faults: [{ name: 'reset', probability: 1 }] })
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url, env: { UPSTREAM_RETRIES: '3' } })
+  const res = await stylize(proxy.url, {}, { headers: { 'x-request-id': 'reset-once' } })
+  t.equal(res.status, 502)
+  t.equal(res.json.code, 'UPSTREAM_ERROR')
+  t.equal(emulator.app.emulatorStats.calls, 1, 'the upstream saw one call')
+  t.notOk(proxy.logs.some((line) => line.msg === 'retrying the upstream call'), 'no retry logged')
+})
+
+test('a bare 5xx from a gateway in front (no upstream body) is not repeated', async (t) => {
+  for (const status of [502, 503, 504]) {
+    const upstream = await startRecordingUpstream(t, () => ({ status, body: '<html>bad gateway</html>' }))
+    const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_RETRIES: '3' } })
+    t.equal((await stylize(proxy.url)).status, 502, `${status}`)
+    t.equal(upstream.requests.length, 1, `${status}: one call`)
+  }
+})
+
+test('a connection that never opened is retried: nothing reached the upstream', async (t) => {
+  // a port that was listening a moment ago and is closed now refuses at once
+  const closed = await startRecordingUpstream({ teardown: () => {} })
+  await new Promise((resolve) => closed.server.close(resolve))
+  const proxy = await startProxy(t, { upstreamUrl: closed.url, env: { UPSTREAM_RETRIES: '2' } })
+  const res = await stylize(proxy.url, {}, { headers: { 'x-request-id': 'refused-connect' } })
+  t.equal(res.status, 502)
+  t.equal(proxy.logs.filter((line) => line.msg === 'retrying the upstream call' && line.requestId === 'refused-connect').length, 2, 'two retries')
 })
 
 test('moderation, validation errors, garbage and timeouts are never retried', async (t) => {

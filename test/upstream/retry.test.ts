@@ -9,23 +9,26 @@ function failure (kind: UpstreamFailureKind, code: string, httpStatus?: number, 
 
 const fresh: RetryState = { retries: 0, maxRetries: 2, seed: -1, reseeded: false }
 
-test('throttling, 5xx and failed connections are retried while retries remain', async (t) => {
+test('throttling, the upstream\'s own 5xx and connections that never opened are retried while retries remain', async (t) => {
   t.match(retryDecision(failure('business', '50429', 429), fresh), { retry: true, reason: 'throttled', reseed: false })
   t.match(retryDecision(failure('business', '50430', 429), fresh), { retry: true, reason: 'throttled' })
   t.match(retryDecision(failure('http', 'http_429', 429), fresh), { retry: true, reason: 'throttled' })
   t.match(retryDecision(failure('business', '50500', 500), fresh), { retry: true, reason: 'server_error' })
   t.match(retryDecision(failure('business', '50501', 500), fresh), { retry: true, reason: 'server_error' })
-  t.match(retryDecision(failure('http', 'http_503', 503), fresh), { retry: true, reason: 'server_error' })
   t.match(retryDecision(failure('connect', 'ECONNREFUSED', undefined, false), fresh), { retry: true, reason: 'connect' })
-  t.match(retryDecision(failure('connect', 'ECONNRESET'), fresh), { retry: true, reason: 'connect' })
   const spent = { ...fresh, retries: 2 }
   t.same(retryDecision(failure('business', '50429', 429), spent), { retry: false })
   t.same(retryDecision(failure('connect', 'ECONNREFUSED', undefined, false), spent), { retry: false })
 })
 
-test('nothing else is retried: timeouts, moderation, validation, gateway, garbage, our own aborts', async (t) => {
+test('nothing else is retried: resets and timeouts after the body left, bare gateway 5xx, moderation, validation, garbage, our own aborts', async (t) => {
   for (const error of [
     failure('timeout', 'timeout'),
+    failure('connect', 'ECONNRESET'),
+    failure('connect', 'UND_ERR_SOCKET'),
+    failure('http', 'http_502', 502),
+    failure('http', 'http_503', 503),
+    failure('http', 'http_504', 504),
     failure('business', '50411', 400),
     failure('business', '50412', 400),
     failure('business', '50518', 400),
