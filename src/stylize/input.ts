@@ -2,6 +2,7 @@
 // Nothing here decodes an image: bytes are only bounded; the image module judges them.
 import type { FastifyRequest } from 'fastify'
 import type { Multipart, MultipartFile, MultipartValue } from '@fastify/multipart'
+import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { InvalidRequestError, PayloadTooLargeError } from '../errors.js'
 import { StylizeFieldsSchema, type StylizeFields } from './schema.js'
@@ -19,7 +20,8 @@ export interface InputLimits {
   maxUploadBytes: number
 }
 
-const checkFields = TypeCompiler.Compile(StylizeFieldsSchema)
+const stylizeFields = TypeCompiler.Compile(StylizeFieldsSchema)
+type FieldsCheck = typeof stylizeFields
 
 export const MULTIPART_LIMITS = {
   files: 1,
@@ -34,7 +36,12 @@ export function jsonBodyLimit (maxUploadBytes: number): number {
   return Math.ceil(maxUploadBytes * 4 / 3) + 256 * 1024
 }
 
-function validateFields (value: Record<string, unknown>): StylizeFields {
+/** A compiled schema for a route whose body is /stylize's with more fields (POST /jobs). */
+export function compileFields (schema: TObject): FieldsCheck {
+  return TypeCompiler.Compile(schema) as unknown as FieldsCheck
+}
+
+function validateFields (value: Record<string, unknown>, checkFields: FieldsCheck): StylizeFields {
   if (checkFields.Check(value)) return value
   const first = checkFields.Errors(value).First()
   const path = first?.path.replace(/^\//, '').replace(/\//g, '.') || 'body'
@@ -95,7 +102,7 @@ function oneImageSource (fields: StylizeFields, upload: Buffer | undefined, maxU
   return { kind: 'bytes', bytes: decodeBase64Image(fields.image_base64 as string, maxUploadBytes), origin: 'base64' }
 }
 
-async function readMultipart (request: FastifyRequest, limits: InputLimits): Promise<StylizeInput> {
+async function readMultipart (request: FastifyRequest, limits: InputLimits, checkFields: FieldsCheck): Promise<StylizeInput> {
   const raw: Record<string, unknown> = Object.create(null)
   let upload: Buffer | undefined
   const parts = request.parts({ limits: { ...MULTIPART_LIMITS, fileSize: limits.maxUploadBytes } })
@@ -121,7 +128,7 @@ async function readMultipart (request: FastifyRequest, limits: InputLimits): Pro
     if (!request.raw.complete) request.raw.unpipe()
     throw error
   }
-  return split(validateFields(raw), upload, limits)
+  return split(validateFields(raw, checkFields), upload, limits)
 }
 
 async function readImageFile (file: MultipartFile): Promise<Buffer> {
@@ -149,11 +156,11 @@ function split (fields: StylizeFields, upload: Buffer | undefined, limits: Input
   return { fields: rest, image }
 }
 
-export async function readStylizeInput (request: FastifyRequest, limits: InputLimits): Promise<StylizeInput> {
-  if (request.isMultipart()) return await readMultipart(request, limits)
+export async function readStylizeInput (request: FastifyRequest, limits: InputLimits, checkFields = stylizeFields): Promise<StylizeInput> {
+  if (request.isMultipart()) return await readMultipart(request, limits, checkFields)
   const body = request.body
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidRequestError('the JSON body must be an object')
   }
-  return split(validateFields(body as Record<string, unknown>), undefined, limits)
+  return split(validateFields(body as Record<string, unknown>, checkFields), undefined, limits)
 }

@@ -1,12 +1,10 @@
 // POST /stylize: body -> policy -> image -> preset merge -> upstream -> reply.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
-import { ContentRejectedError, ForbiddenError, InvalidRequestError } from '../errors.js'
-import { allowsPreset } from '../keys/policy.js'
+import { ContentRejectedError } from '../errors.js'
 import type { ClientKey } from '../keys/store.js'
 import { sniffImage } from '../image/sniff.js'
 import type { StoredResult } from '../limits/idempotency-entry.js'
-import { requestFingerprint } from '../limits/idempotency-fingerprint.js'
 import { readIdempotencyKey } from '../limits/idempotency-key.js'
 import type { Idempotency } from '../limits/idempotency.js'
 import type { DailyQuota } from '../limits/quota.js'
@@ -16,27 +14,18 @@ import type { UpstreamCaller } from '../upstream/caller.js'
 import { UpstreamUnavailable } from '../upstream/unavailable.js'
 import { wantsImageBytes } from './accept.js'
 import { clientGoneSignal } from './client-gone.js'
-import { upstreamImageField } from './image-field.js'
-import { jsonBodyLimit, readStylizeInput } from './input.js'
+import { readStylizeCall, upstreamBody } from './call.js'
+import { jsonBodyLimit } from './input.js'
 import { registerJsonBodyParser } from './json-body.js'
-import { DEFAULT_PRESET, upstreamParameters, type Preset } from './presets.js'
+import type { Preset } from './presets.js'
 
 export interface StylizeRouteOptions {
   config: Config
   presets: () => Record<string, Preset>
-  upstream: UpstreamCaller
+  /** the upstream queue: this replica's, or the fleet's (upstream/fleet-queue.ts) */
+  upstream: Pick<UpstreamCaller, 'refusalNow' | 'call'>
   quota: DailyQuota
   idempotency: Idempotency
-}
-
-/** Checks the key's policy for the chosen preset and prompt; 400 for an unknown preset, 403 for a refused one. */
-function authorise (key: ClientKey, presetName: string, presets: Record<string, Preset>, wantsPrompt: boolean): Preset {
-  // own properties only: "constructor" or "__proto__" must not resolve to Object.prototype's members
-  const preset = Object.hasOwn(presets, presetName) ? presets[presetName] : undefined
-  if (preset === undefined) throw new InvalidRequestError(`unknown preset "${presetName}"`)
-  if (!allowsPreset(key, presetName)) throw new ForbiddenError(`preset "${presetName}" is not allowed for this key`)
-  if (wantsPrompt && !key.allowPrompt) throw new ForbiddenError('this key may not send its own prompt')
-  return preset
 }
 
 function mimeTypeOf (bytes: Buffer): string {
@@ -85,30 +74,18 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     // (unless it may be the replay of a kept result, which needs no upstream).
     const refusal = idempotencyKey === undefined ? upstream.refusalNow() : undefined
     if (refusal !== undefined) throw toClientError(refusal)
-    const input = await readStylizeInput(request, { maxUploadBytes: config.maxUploadBytes })
-    const { preset: presetName = DEFAULT_PRESET, return_url: returnUrl, ...overrides } = input.fields
-    context.preset = presetName
-    const preset = authorise(key, presetName, options.presets(), overrides.prompt !== undefined)
-    const parameters = upstreamParameters(preset, overrides)
-    if (input.image.kind === 'bytes') context.bytesIn = input.image.bytes.length
-
+    const call = await readStylizeCall(request, { config, presets: options.presets() })
     // Idempotency-Key (limits/idempotency.ts), before any paid work: a kept result answers at once;
     // otherwise this request runs under a claim, which frees the key if the handler ends without a result.
     const started = idempotencyKey === undefined
       ? undefined
-      : await options.idempotency.begin(key.id, idempotencyKey, requestFingerprint(input.image, { preset: presetName, parameters, return_url: returnUrl === true }))
+      : await options.idempotency.begin(key.id, idempotencyKey, call.fingerprint())
     if (started?.kind === 'replay') return sendResult(request, reply, started.result, true)
     await using claim = started?.claim
 
     // a client that leaves stops its image download; a paid call, once started, is not cancelled
     const clientGone = clientGoneSignal(request, reply)
-    const image = await upstreamImageField(input.image, parameters.long_resolution ?? 704, config, clientGone)
-    const { prepared, ...imageField } = image
-    if (prepared !== undefined) {
-      context.bytesIn = prepared.inputBytes
-      context.bytesUp = prepared.data.length
-    }
-    const body = { ...parameters, ...imageField, ...(returnUrl === true ? { return_url: true } : {}) }
+    const body = await upstreamBody(request, call, config, clientGone)
 
     // One call of the key's daily quota (limits/quota.ts), given back if the handler ends without a result.
     await using reservation = await options.quota.reserve(key)
@@ -116,7 +93,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     try {
       result = await upstream.call(body, {
         signal: clientGone,
-        clientSeed: parameters.seed,
+        clientSeed: call.parameters.seed,
         log: request.log,
         onRetry: (retries) => { context.retries = retries }
       })
@@ -139,7 +116,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     context.upstreamRequestId = result.upstreamRequestId
     context.upstreamMs = Math.round(result.ms)
 
-    const stylized = stylizedResult(result, presetName, returnUrl === true)
+    const stylized = stylizedResult(result, call.presetName, call.returnUrl)
     reservation?.keep()
     // kept even when the client has gone meanwhile: its retry gets this result without paying again
     await claim?.complete(stylized)
