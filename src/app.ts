@@ -15,6 +15,10 @@ import { registerRateLimit } from './limits/rate-limit.js'
 import { loggerOptions } from './logger.js'
 import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
+import { JobEvents } from './jobs/events.js'
+import { LocalJobQueue } from './jobs/queue.js'
+import { jobRoutes } from './jobs/routes.js'
+import { MemoryJobStore } from './jobs/store.js'
 import { registerLoadShedding } from './ops/load-shedding.js'
 import { Metrics } from './ops/metrics.js'
 import { registerMetrics } from './ops/metrics-route.js'
@@ -108,6 +112,11 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })
   await app.register(stylizeRoutes, { config, presets, upstream: caller, quota, idempotency })
+  const jobStore = new MemoryJobStore(config.jobTtlMs)
+  const jobEvents = new JobEvents()
+  const jobQueue = new LocalJobQueue(caller, { store: jobStore, events: jobEvents, quota, log: app.log })
+  app.addHook('onClose', async () => { await jobQueue.drain(); await jobStore.close() })
+  await app.register(jobRoutes, { config, presets, queue: jobQueue, store: jobStore, events: jobEvents, quota, idempotency })
   if (config.demoPage) await app.register(demoRoutes)
   await app.register(docsRoutes, { openapi: readOpenApiDocument() })
   return app

@@ -44,6 +44,13 @@ export interface Config {
   trustProxy: boolean | string | number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   demoPage: boolean
+  /** how long a finished job and its result stay answerable */
+  jobTtlMs: number
+  /** Standard Webhooks secret (`whsec_<base64>`); unset: webhook_url is refused */
+  webhookSecret: string | undefined
+  webhookMaxAttempts: number
+  /** `host` or `host:port` entries that webhooks may reach although they are not public */
+  webhookAllowHosts: string[]
   /** where each secret came from, so SIGHUP can re-read the _FILE ones */
   secretFiles: { accessKeyId?: string, secretAccessKey?: string, sessionToken?: string }
 }

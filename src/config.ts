@@ -73,7 +73,12 @@ const EnvSchema = Type.Object({
   CORS_ORIGINS: Text,
   TRUST_PROXY: Type.String({ default: 'false' }),
   LOG_LEVEL: stringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-  DEMO_PAGE: Type.Boolean({ default: false })
+  DEMO_PAGE: Type.Boolean({ default: false }),
+  JOB_TTL_MS: ms(86_400_000),
+  WEBHOOK_SECRET: Text,
+  WEBHOOK_SECRET_FILE: Text,
+  WEBHOOK_MAX_ATTEMPTS: int(6, 1, 20),
+  WEBHOOK_ALLOW_HOSTS: Text
 })
 type Env = Static<typeof EnvSchema>
 
@@ -81,7 +86,7 @@ type Env = Static<typeof EnvSchema>
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties)
 
 /** The variables that may come from a file; their values are never echoed in an error message. */
-type SecretName = 'VOLC_ACCESS_KEY_ID' | 'VOLC_SECRET_ACCESS_KEY' | 'VOLC_SESSION_TOKEN'
+type SecretName = 'VOLC_ACCESS_KEY_ID' | 'VOLC_SECRET_ACCESS_KEY' | 'VOLC_SESSION_TOKEN' | 'WEBHOOK_SECRET'
 
 export interface LoadConfigOptions {
   /** `.env` to read when it exists (default: `.env` in the working directory); false reads none. */
@@ -128,6 +133,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: LoadC
     trustProxy: check('TRUST_PROXY', () => parseTrustProxy(vars.TRUST_PROXY)),
     logLevel: vars.LOG_LEVEL,
     demoPage: vars.DEMO_PAGE,
+    jobTtlMs: vars.JOB_TTL_MS,
+    webhookSecret: readWebhookSecret(vars),
+    webhookMaxAttempts: vars.WEBHOOK_MAX_ATTEMPTS,
+    webhookAllowHosts: check('WEBHOOK_ALLOW_HOSTS', () => parseAllowHosts(vars.WEBHOOK_ALLOW_HOSTS ?? '')),
     secretFiles
   }
 }
@@ -250,6 +259,17 @@ function readCredentials (vars: Env): { credentials: Credentials | undefined, se
   const credentials: Credentials = { accessKeyId: accessKeyId.value, secretAccessKey: secretAccessKey.value }
   if (sessionToken.value !== undefined) credentials.sessionToken = sessionToken.value
   return { credentials, secretFiles }
+}
+
+/** Standard Webhooks' form: `whsec_` and base64 of at least 16 random bytes (the HMAC key). */
+function readWebhookSecret (vars: Env): string | undefined {
+  const secret = readSecret(vars, 'WEBHOOK_SECRET').value
+  if (secret === undefined) return undefined
+  const base64 = secret.replace(/^whsec_/, '')
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || Buffer.from(base64, 'base64').length < 16) {
+    throw new ConfigError('WEBHOOK_SECRET must be whsec_ followed by base64 of at least 16 random bytes (e.g. whsec_$(openssl rand -base64 32))')
+  }
+  return secret
 }
 
 function readSecret (vars: Env, name: SecretName): { value?: string, file?: string } {

@@ -145,3 +145,9 @@ function looksLikeSvg (bytes: Buffer): boolean {
 function isXmlSpace (byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
 }
+
+/** The media type of image bytes by their signature (the upstream's result), octet-stream when unknown. */
+export function mimeTypeOf (bytes: Buffer): string {
+  const sniffed = sniffImage(bytes)
+  return sniffed.kind === 'supported' ? `image/${sniffed.format}` : 'application/octet-stream'
+}

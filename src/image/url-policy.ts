@@ -8,6 +8,8 @@ export const MAX_IMAGE_URL_LENGTH = 2048
 export interface ImageUrlPolicy {
   /** `host` or `host:port` entries exempt from the address policy (IMAGE_FETCH_ALLOW_HOSTS) */
   allowHosts: string[]
+  /** the field named in refusals (default image_url; webhooks use the same policy) */
+  field?: string
 }
 
 // Names that never lead to the public Internet: RFC 6761 localhost, mDNS (.local), home networks, ICANN's .internal.
@@ -15,28 +17,29 @@ const PRIVATE_NAME_SUFFIXES = ['localhost', 'local', 'home.arpa', 'internal']
 
 /** Parses and checks an image URL; returns it without its fragment, or throws ImageUrlRejectedError. */
 export function checkImageUrl (raw: string, options: ImageUrlPolicy): URL {
-  if (typeof raw !== 'string' || raw.trim() === '') throw reject('image_url must be a non-empty string')
-  if (raw.length > MAX_IMAGE_URL_LENGTH) throw reject(`image_url is longer than ${MAX_IMAGE_URL_LENGTH} characters`)
+  const field = options.field ?? 'image_url'
+  if (typeof raw !== 'string' || raw.trim() === '') throw reject(`${field} must be a non-empty string`)
+  if (raw.length > MAX_IMAGE_URL_LENGTH) throw reject(`${field} is longer than ${MAX_IMAGE_URL_LENGTH} characters`)
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw reject('image_url is not a valid absolute URL')
+    throw reject(`${field} is not a valid absolute URL`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw reject('image_url must use http or https')
-  if (url.username !== '' || url.password !== '') throw reject('image_url must not carry credentials')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw reject(`${field} must use http or https`)
+  if (url.username !== '' || url.password !== '') throw reject(`${field} must not carry credentials`)
   // The fragment never reaches a server; dropping it keeps it out of logs and of the upstream call.
   url.hash = ''
 
   const host = hostName(url.hostname)
-  if (host === '') throw reject('image_url has no host')
+  if (host === '') throw reject(`${field} has no host`)
   if (isHostAllowed(url.hostname, effectivePort(url), options.allowHosts)) return url
   if (isIpLiteral(host)) {
     const reason = forbiddenAddressReason(host)
-    if (reason !== undefined) throw reject(`image_url points to a non-public address (${reason})`)
+    if (reason !== undefined) throw reject(`${field} points to a non-public address (${reason})`)
     return url
   }
-  if (isPrivateName(host)) throw reject(`image_url host ${host} is not a public name`)
+  if (isPrivateName(host)) throw reject(`${field} host ${host} is not a public name`)
   return url
 }
 

@@ -13,6 +13,8 @@ export type StoredResult =
     imageUrl?: string
   }
   | { outcome: 'content-rejected' }
+  /** POST /jobs: the job the first submit made */
+  | { outcome: 'job', jobId: string }
 
 export type IdempotencyEntry =
   | { state: 'running', fingerprint: string, owner: string }

@@ -11,6 +11,8 @@ import { RedisQuotaCounter } from './quota-redis.js'
 const DAY_MS = 86_400_000
 
 export interface QuotaReservation {
+  /** the UTC day it counts against */
+  day: string
   /** the call succeeded: it counts */
   keep: () => void
   /** gives the reserved call back (it failed or was refused); safe to call twice */
@@ -38,6 +40,15 @@ export class DailyQuota {
     this.#shared = redis && new RedisQuotaCounter(redis)
   }
 
+  /**
+   * Gives back one kept call of the key's day: a job's reservation is kept when it is queued, and its
+   * worker (perhaps on another replica) gives it back when the job fails.
+   */
+  async giveBack (keyId: string, day: string): Promise<void> {
+    const shared = this.#shared as RedisQuotaCounter
+    await sharedOrLocal(this.#redis, async () => { await shared.release(day, keyId) }, () => { this.#memory.release(day, keyId) })
+  }
+
   /** Reserves one call for the key; undefined when it has no quota; 429 QUOTA_EXCEEDED when it is used up. */
   async reserve (key: ClientKey, now = new Date()): Promise<QuotaReservation | undefined> {
     const limit = key.dailyQuota
@@ -63,6 +74,7 @@ export class DailyQuota {
       await shared.release(day, key.id).catch(() => {})
     }
     return {
+      day,
       keep: () => { settled = true },
       release,
       [Symbol.asyncDispose]: release

@@ -1,9 +1,9 @@
 // POST /stylize: body -> policy -> image -> preset merge -> upstream -> reply.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
-import { ContentRejectedError } from '../errors.js'
+import { ContentRejectedError, InternalError } from '../errors.js'
 import type { ClientKey } from '../keys/store.js'
-import { sniffImage } from '../image/sniff.js'
+import { mimeTypeOf } from '../image/sniff.js'
 import type { StoredResult } from '../limits/idempotency-entry.js'
 import { readIdempotencyKey } from '../limits/idempotency-key.js'
 import type { Idempotency } from '../limits/idempotency.js'
@@ -28,11 +28,6 @@ export interface StylizeRouteOptions {
   idempotency: Idempotency
 }
 
-function mimeTypeOf (bytes: Buffer): string {
-  const sniffed = sniffImage(bytes)
-  return sniffed.kind === 'supported' ? `image/${sniffed.format}` : 'application/octet-stream'
-}
-
 /** What a success is, as kept for Idempotency-Key retries (never the client's input image). */
 function stylizedResult (result: UpstreamResult, preset: string, returnUrl: boolean): StoredResult {
   const common = { outcome: 'stylized' as const, preset, upstreamRequestId: result.upstreamRequestId ?? null }
@@ -44,6 +39,8 @@ function stylizedResult (result: UpstreamResult, preset: string, returnUrl: bool
 /** The answer for a result, fresh or replayed, rendered for this request's own Accept. */
 function sendResult (request: FastifyRequest, reply: FastifyReply, result: StoredResult, replayed: boolean): unknown {
   if (replayed) void reply.header('idempotent-replayed', 'true')
+  // POST /jobs keeps its own kind of result under a scope of its own: never found here
+  if (result.outcome === 'job') throw new InternalError('internal error')
   if (result.outcome === 'content-rejected') {
     throw new ContentRejectedError('the image or prompt was refused by the content checks of the stylization service')
   }

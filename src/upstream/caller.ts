@@ -42,6 +42,15 @@ export interface CallOptions {
   log?: CallerLogger
   /** told the number of retries so far, each time one starts */
   onRetry?: (retries: number) => void
+  /** names the call in the queue, for position() */
+  queueId?: string
+  /** the caller already holds an upstream slot (the fleet queue's worker): no gate */
+  slotHeld?: boolean
+  /**
+   * Runs once, with the slot held, just before the first attempt is sent; throwing ends the call unsent
+   * (a cancelled job, or a job whose call had already started on a worker that died).
+   */
+  beforeCall?: () => Promise<void>
 }
 
 export interface UpstreamCallerStats {
@@ -56,6 +65,9 @@ export function outcomeLabel (error: UpstreamCallError): string {
   if (error.kind === 'http') return `http_${error.httpStatus ?? 0}`
   return error.kind
 }
+
+/** The slot a fleet worker already holds: BullMQ counts it, so there is nothing to give back here. */
+const HELD_SLOT: SlotLease = { release: async () => {} }
 
 export class UpstreamCaller {
   readonly #options: UpstreamCallerOptions
@@ -88,6 +100,16 @@ export class UpstreamCaller {
         this.#observer.breakerState(to)
       }
     })
+  }
+
+  /** The 1-based queue place of the call named `queueId`, or undefined when it is not waiting. */
+  position (queueId: string): number | undefined {
+    return this.#gate.position(queueId)
+  }
+
+  /** How long a request behind `ahead` others would likely wait for its call to start. */
+  estimateWaitMs (ahead: number): number {
+    return this.#gate.estimateWaitMs(ahead)
   }
 
   get stats (): UpstreamCallerStats {
@@ -144,7 +166,16 @@ export class UpstreamCaller {
       if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
       const ticket = this.#breaker.admit()
       if (ticket === undefined) throw this.#refuse('circuit_open', this.#breaker.retryAfterMs() ?? this.#gate.serviceMs)
-      const lease = await this.#acquire(ticket, signal, deadline, lastError)
+      const lease = options.slotHeld === true ? HELD_SLOT : await this.#acquire(ticket, signal, deadline, lastError, options.queueId)
+      if (lastError === undefined && options.beforeCall !== undefined) {
+        try {
+          await options.beforeCall()
+        } catch (error) {
+          this.#breaker.record(ticket, 'neutral')
+          await lease.release()
+          throw error
+        }
+      }
       if (deadline === undefined) {
         deadline = AbortSignal.timeout(this.#options.deadlineMs)
         deadlineAt = performance.now() + this.#options.deadlineMs
@@ -195,11 +226,11 @@ export class UpstreamCaller {
   }
 
   /** A slot for this attempt; while waiting to retry, the deadline or a gone client ends with the last error. */
-  async #acquire (ticket: BreakerTicket, signal: AbortSignal | undefined, deadline: AbortSignal | undefined, lastError: UpstreamCallError | undefined): Promise<SlotLease> {
+  async #acquire (ticket: BreakerTicket, signal: AbortSignal | undefined, deadline: AbortSignal | undefined, lastError: UpstreamCallError | undefined, id: string | undefined): Promise<SlotLease> {
     let lease: SlotLease
     try {
       const waitSignal = deadline === undefined ? signal : AbortSignal.any([deadline, ...(signal ? [signal] : [])])
-      lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined })
+      lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined, id })
     } catch (error) {
       this.#breaker.record(ticket, 'neutral')
       if (lastError !== undefined && error instanceof UpstreamUnavailable && error.reason !== 'shutting_down') throw lastError

@@ -1,6 +1,7 @@
 // The concurrency gate: a per-replica FIFO queue in front of a SlotSource (memory or Redis leases).
 // Bounded in length and in wait; a waiter whose caller gives up leaves at once and never calls.
 import type { UpstreamObserver } from './observer.js'
+import { ServiceTime } from './service-time.js'
 import type { SlotLease, SlotSource } from './slots.js'
 import { UpstreamUnavailable } from './unavailable.js'
 
@@ -24,22 +25,21 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined
   /** a retry of an admitted request: it queues again, but a full queue does not refuse it */
   admitted?: boolean
+  /** names the waiter, so that its place in the queue can be asked (a job's position) */
+  id?: string | undefined
 }
 
 interface Waiter {
+  id: string | undefined
   grant: (lease: SlotLease) => void
   fail: (error: Error) => void
 }
-
-const MAX_RETRY_AFTER_MS = 300_000
-const SERVICE_TIME_WEIGHT = 0.2
 
 export class ConcurrencyGate {
   readonly #options: GateOptions
   readonly #queue: Waiter[] = []
   #held = 0
-  #serviceMs: number
-  #measured = false
+  readonly #serviceTime: ServiceTime
   #pumping = false
   #pumpAgain = false
   #poll: NodeJS.Timeout | undefined
@@ -47,7 +47,7 @@ export class ConcurrencyGate {
 
   constructor (options: GateOptions) {
     this.#options = options
-    this.#serviceMs = options.initialServiceMs ?? 5000
+    this.#serviceTime = new ServiceTime(options.initialServiceMs ?? 5000)
     options.source.onMaybeFree(() => { void this.#pump() })
   }
 
@@ -68,13 +68,18 @@ export class ConcurrencyGate {
 
   /** a recent call's duration (moving average), for Retry-After estimates */
   get serviceMs (): number {
-    return this.#serviceMs
+    return this.#serviceTime.ms
+  }
+
+  /** The 1-based place of the waiter named `id`, or undefined when it is not waiting. */
+  position (id: string): number | undefined {
+    const index = this.#queue.findIndex((waiter) => waiter.id === id)
+    return index < 0 ? undefined : index + 1
   }
 
   /** How long until a newcomer behind `ahead` waiting requests would likely get a slot. */
   estimateWaitMs (ahead = this.#queue.length): number {
-    const rounds = Math.ceil((ahead + 1) / Math.max(1, this.#options.concurrency))
-    return Math.min(MAX_RETRY_AFTER_MS, rounds * this.#serviceMs)
+    return this.#serviceTime.estimateWaitMs(ahead, this.#options.concurrency)
   }
 
   /** A slot, after waiting in line if need be; throws UpstreamUnavailable when it cannot have one. */
@@ -116,6 +121,7 @@ export class ConcurrencyGate {
         reject(this.#refuse('queue_timeout', this.estimateWaitMs()))
       }, this.#options.queueTimeoutMs)
       const waiter: Waiter = {
+        id: options.id,
         grant: (lease) => {
           leave()
           resolve(this.#granted(lease, startedAt))
@@ -167,15 +173,10 @@ export class ConcurrencyGate {
         if (released) return
         released = true
         this.#held--
-        this.#recordServiceTime(performance.now() - grantedAt)
+        this.#serviceTime.record(performance.now() - grantedAt)
         await lease.release()
       }
     }
-  }
-
-  #recordServiceTime (ms: number): void {
-    this.#serviceMs = this.#measured ? this.#serviceMs + SERVICE_TIME_WEIGHT * (ms - this.#serviceMs) : ms
-    this.#measured = true
   }
 
   /** Hands free slots to the head of the queue, one at a time, until none is free. */
