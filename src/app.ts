@@ -15,10 +15,8 @@ import { registerRateLimit } from './limits/rate-limit.js'
 import { loggerOptions } from './logger.js'
 import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
-import { JobEvents } from './jobs/events.js'
-import { LocalJobQueue } from './jobs/queue.js'
+import { createQueues } from './jobs/queues.js'
 import { jobRoutes } from './jobs/routes.js'
-import { MemoryJobStore } from './jobs/store.js'
 import { registerLoadShedding } from './ops/load-shedding.js'
 import { Metrics } from './ops/metrics.js'
 import { registerMetrics } from './ops/metrics-route.js'
@@ -34,7 +32,6 @@ import { stylizeRoutes } from './stylize/route.js'
 import { UpstreamCaller } from './upstream/caller.js'
 import { UpstreamClient } from './upstream/client.js'
 import { MemorySlotSource } from './upstream/memory-slots.js'
-import { createSlotSource } from './upstream/redis-slots.js'
 
 export interface AppDependencies {
   keyRing: KeyRing
@@ -90,8 +87,8 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   app.addHook('onClose', async () => { await upstream.close() })
   const caller = new UpstreamCaller({
     client: upstream,
-    // fleet-wide leases in Redis when REDIS_URL is set (this memory while Redis is lost)
-    slots: createSlotSource(redis, config.upstreamConcurrency, new MemorySlotSource(config.upstreamConcurrency)),
+    // this replica's own slots: alone, or while Redis is lost (with Redis, the fleet queue bounds the calls)
+    slots: new MemorySlotSource(config.upstreamConcurrency),
     concurrency: config.upstreamConcurrency,
     queueMax: config.upstreamQueueMax,
     queueTimeoutMs: config.upstreamQueueTimeoutMs,
@@ -104,19 +101,17 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   })
   metrics.watchUpstream(() => caller.stats)
   app.addHook('onClose', async () => { await caller.close() })
-  const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop() } })
 
   const presets = (): Record<string, Preset> => deps.presets
   const quota = new DailyQuota(redis)
   const idempotency = new Idempotency(redis, { ttlMs: config.idempotencyTtlMs, waitMs: config.idempotencyWaitMs })
+  // one queue for /stylize and jobs: the fleet's on BullMQ with REDIS_URL, else this process's gate
+  const queues = createQueues(app, config, { redis, caller, quota })
+  const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
   await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })
-  await app.register(stylizeRoutes, { config, presets, upstream: caller, quota, idempotency })
-  const jobStore = new MemoryJobStore(config.jobTtlMs)
-  const jobEvents = new JobEvents()
-  const jobQueue = new LocalJobQueue(caller, { store: jobStore, events: jobEvents, quota, log: app.log })
-  app.addHook('onClose', async () => { await jobQueue.drain(); await jobStore.close() })
-  await app.register(jobRoutes, { config, presets, queue: jobQueue, store: jobStore, events: jobEvents, quota, idempotency })
+  await app.register(stylizeRoutes, { config, presets, upstream: queues.upstream, quota, idempotency })
+  await app.register(jobRoutes, { config, presets, queue: queues.jobs, store: queues.store, events: queues.events, quota, idempotency })
   if (config.demoPage) await app.register(demoRoutes)
   await app.register(docsRoutes, { openapi: readOpenApiDocument() })
   return app

@@ -1,0 +1,321 @@
+// One FIFO queue for the whole fleet, on BullMQ: every upstream call, a POST /stylize waited for by its
+// connection or a job, waits here for one of UPSTREAM_CONCURRENCY slots (BullMQ's global concurrency),
+// and any replica's worker runs it. While Redis is lost, POST /stylize falls back to this replica's own
+// gate (`local`), as if alone; jobs are refused until Redis is back.
+//
+// Never paid twice: a worker claims a call (a Redis key, SET NX) right before sending it. A job whose
+// worker died is put back by BullMQ's stalled check; a worker that finds its call already claimed ends it
+// failed instead of sending it again. A synchronous call also needs its waiter's heartbeat: a waiter
+// that left (client gone, replica dead) is never paid for.
+import { randomUUID } from 'node:crypto'
+import { Queue, Worker, type Job } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { BaseLogger } from 'pino'
+import { CallInterruptedError, runJob, type JobRunnerDeps } from '../jobs/runner.js'
+import type { QueuedCall, QueuePlace } from '../jobs/job.js'
+import type { JobQueue } from '../jobs/queue.js'
+import { reconnectDelayMs, type RedisConnection } from '../redis/connection.js'
+import { defineScript, type Script } from '../redis/script.js'
+import type { CallOptions, UpstreamCaller } from './caller.js'
+import { UpstreamCallError, type UpstreamResult } from './response.js'
+import { ServiceTime } from './service-time.js'
+import { UpstreamUnavailable } from './unavailable.js'
+
+type FleetCall =
+  | { kind: 'sync', body: Record<string, unknown>, clientSeed: unknown }
+  | ({ kind: 'job' } & QueuedCall)
+
+/** What a synchronous call's worker hands back to its waiter. */
+type SyncOutcome =
+  | { ok: UpstreamResult }
+  | { callError: ConstructorParameters<typeof UpstreamCallError>[0] }
+  | { unavailable: { reason: UpstreamUnavailable['reason'], retryAfterMs: number } }
+
+// KEYS: the call's claim, its waiter's heartbeat. ARGV: claim ms, '1' for a synchronous call.
+const CLAIM_CALL_LUA = `
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 'claimed' end
+return 'started'
+`
+
+const QUEUE_NAME = 'upstream'
+/** a worker that stops renewing its lock for this long is taken for dead */
+const LOCK_MS = 15_000
+const STALLED_CHECK_MS = 5_000
+const WAITER_TTL_MS = 10_000
+const OUTCOME_TTL_MS = 120_000
+const DEPTH_REFRESH_MS = 250
+
+export interface FleetQueueOptions {
+  redis: RedisConnection
+  url: string
+  /** runs the calls: its breaker and retry policy; its own gate only while Redis is lost */
+  caller: UpstreamCaller
+  concurrency: number
+  queueMax: number
+  queueTimeoutMs: number
+  deadlineMs: number
+  runner: JobRunnerDeps
+  logger: Pick<BaseLogger, 'info' | 'warn' | 'error'>
+}
+
+export class FleetQueue implements JobQueue {
+  readonly #options: FleetQueueOptions
+  readonly #redis: RedisConnection
+  readonly #queue: Queue
+  readonly #workerConnection: Redis
+  readonly #worker: Worker
+  readonly #claimCall: Script
+  readonly #serviceTime: ServiceTime
+  readonly #doneChannel: string
+  /** synchronous calls this replica waits for, by id: told when their outcome is stored */
+  readonly #waiters = new Map<string, () => void>()
+  readonly #depthTimer: NodeJS.Timeout
+  #depth = 0
+  #stopped = false
+
+  constructor (options: FleetQueueOptions) {
+    this.#options = options
+    const { redis } = options
+    this.#redis = redis
+    this.#serviceTime = new ServiceTime(Math.min(options.deadlineMs, 5000))
+    const prefix = `${redis.prefix}bull`
+    this.#queue = new Queue(QUEUE_NAME, { connection: redis.client, prefix, streams: { events: { maxLen: 1000 } } })
+    this.#queue.on('error', (error) => { options.logger.warn({ reason: error.message }, 'fleet queue error') })
+    // Workers block on Redis: a connection of their own that waits out an outage instead of failing fast.
+    this.#workerConnection = new Redis(options.url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnectDelayMs })
+    this.#workerConnection.on('error', () => {}) // the main connection's state logs outages
+    this.#worker = new Worker<FleetCall>(QUEUE_NAME, async (job) => { await this.#process(job) }, {
+      connection: this.#workerConnection,
+      prefix,
+      concurrency: options.concurrency,
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
+      // a stalled job comes back once, and its claim then tells whether its call was already sent
+      maxStalledCount: 1
+    })
+    this.#worker.on('error', (error) => { options.logger.warn({ reason: error.message }, 'fleet worker error') })
+    this.#worker.on('failed', (job, error) => {
+      if (job !== undefined) void this.#failedByQueue(job, error)
+    })
+    this.#claimCall = defineScript(redis.client, 'stylizeClaimCall', 2, CLAIM_CALL_LUA)
+    this.#doneChannel = `${redis.prefix}sync:done`
+    const subscriber = redis.subscriber()
+    subscriber.on('message', (channel: string, id: string) => { if (channel === this.#doneChannel) this.#waiters.get(id)?.() })
+    subscriber.subscribe(this.#doneChannel).catch(() => {})
+    // every replica sets the account's limit; a Redis that restarted empty learns it again
+    const setLimit = (): void => { this.#queue.setGlobalConcurrency(options.concurrency).catch(() => {}) }
+    setLimit()
+    redis.state.onChange((up) => { if (up) setLimit() })
+    this.#depthTimer = setInterval(() => { void this.#refreshDepth() }, DEPTH_REFRESH_MS)
+    this.#depthTimer.unref()
+  }
+
+  /** calls waiting in the fleet's queue (refreshed a few times a second) */
+  get depth (): number {
+    return this.#depth
+  }
+
+  available (): boolean {
+    return this.#redis.state.up && !this.#stopped
+  }
+
+  refusalNow (): UpstreamUnavailable | undefined {
+    if (!this.#redis.state.up) return this.#options.caller.refusalNow()
+    if (this.#stopped) return new UpstreamUnavailable('shutting_down', 1000)
+    const local = this.#options.caller.refusalNow()
+    if (local !== undefined && local.reason !== 'queue_full') return local
+    if (this.#options.queueMax > 0 && this.#depth >= this.#options.queueMax) {
+      return new UpstreamUnavailable('queue_full', this.#serviceTime.estimateWaitMs(this.#depth, this.#options.concurrency))
+    }
+    return undefined
+  }
+
+  /** POST /stylize: the call, through the fleet's queue while Redis answers, else this replica's gate. */
+  async call (body: Record<string, unknown>, options: CallOptions = {}): Promise<UpstreamResult> {
+    if (!this.#redis.state.up) return await this.#options.caller.call(body, options)
+    const refusal = this.refusalNow()
+    if (refusal !== undefined) throw refusal
+    const id = randomUUID()
+    const waiterKey = this.#waiterKey(id)
+    try {
+      await this.#redis.client.set(waiterKey, '1', 'PX', WAITER_TTL_MS)
+      await this.#queue.add('sync', { kind: 'sync', body, clientSeed: options.clientSeed }, { jobId: id, removeOnComplete: true, removeOnFail: true })
+    } catch {
+      // Redis failed just now: this replica acts alone
+      return await this.#options.caller.call(body, options)
+    }
+    return await this.#awaitOutcome(id, options.signal)
+  }
+
+  async submit (call: QueuedCall): Promise<void> {
+    const refusal = this.refusalNow()
+    if (refusal !== undefined) throw refusal
+    await this.#queue.add('job', { kind: 'job', ...call }, { jobId: call.jobId, removeOnComplete: true, removeOnFail: true })
+  }
+
+  async place (jobId: string): Promise<QueuePlace | undefined> {
+    const waitKey = this.#queue.keys.wait as string
+    const [index, length] = await Promise.all([
+      this.#redis.client.call('LPOS', waitKey, jobId) as Promise<number | null>,
+      this.#redis.client.llen(waitKey)
+    ]).catch(() => [null, 0] as const)
+    // BullMQ adds on the left and takes from the right: the rightmost is next
+    const position = index === null ? 1 : length - index
+    return { position, estimatedWaitMs: this.#serviceTime.estimateWaitMs(position - 1, this.#options.concurrency) }
+  }
+
+  async cancel (jobId: string): Promise<boolean> {
+    // BullMQ removes a job only while no worker holds its lock
+    return await this.#queue.remove(jobId).then((removed) => removed === 1, () => false)
+  }
+
+  /** Shutdown's deadline: this replica's waiters still queued are refused; jobs stay queued for the fleet. */
+  stop (): void {
+    this.#stopped = true
+    for (const wake of this.#waiters.values()) wake()
+  }
+
+  async close (): Promise<void> {
+    this.#stopped = true
+    clearInterval(this.#depthTimer)
+    await this.#worker.close()
+    await this.#queue.close()
+    await this.#redis.subscriber().unsubscribe(this.#doneChannel).catch(() => {})
+    try { await this.#workerConnection.quit() } catch { this.#workerConnection.disconnect() }
+  }
+
+  /** Waits for a synchronous call's outcome; leaves the queue when the client goes, the wait runs out or we stop. */
+  async #awaitOutcome (id: string, signal: AbortSignal | undefined): Promise<UpstreamResult> {
+    const { queueTimeoutMs, deadlineMs } = this.#options
+    const heartbeat = setInterval(() => {
+      this.#redis.client.pexpire(this.#waiterKey(id), WAITER_TTL_MS).catch(() => {})
+    }, WAITER_TTL_MS / 3)
+    const startedAt = performance.now()
+    let leaving: UpstreamUnavailable | undefined
+    try {
+      for (;;) {
+        const outcome = await this.#readOutcome(id)
+        if (outcome !== undefined) return this.#settle(outcome)
+        const waited = performance.now() - startedAt
+        if (leaving === undefined) {
+          if (this.#stopped) leaving = new UpstreamUnavailable('shutting_down', 1000)
+          else if (signal?.aborted === true) leaving = new UpstreamUnavailable('cancelled', 0)
+          else if (waited >= queueTimeoutMs) leaving = new UpstreamUnavailable('queue_timeout', this.#serviceTime.estimateWaitMs(this.#depth, this.#options.concurrency))
+          // still queued: taken out, never paid; already running: its outcome is awaited all the same
+          if (leaving !== undefined && await this.cancel(id)) throw leaving
+        }
+        if (waited >= queueTimeoutMs + deadlineMs + 5000) throw new UpstreamCallError({ kind: 'timeout', code: 'deadline', bodySent: true })
+        await this.#nextNotice(id, signal, leaving === undefined ? Math.max(1, queueTimeoutMs - waited) : 1000)
+      }
+    } finally {
+      clearInterval(heartbeat)
+      this.#redis.client.del(this.#waiterKey(id), this.#outcomeKey(id)).catch(() => {})
+    }
+  }
+
+  async #nextNotice (id: string, signal: AbortSignal | undefined, maxMs: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#waiters.delete(id)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      // a notice lost with a Redis blip is made up for by looking again every second
+      const timer = setTimeout(done, Math.min(maxMs, 1000))
+      this.#waiters.set(id, done)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  async #readOutcome (id: string): Promise<SyncOutcome | undefined> {
+    const text = await this.#redis.client.get(this.#outcomeKey(id)).catch(() => null)
+    return text === null ? undefined : JSON.parse(text) as SyncOutcome
+  }
+
+  #settle (outcome: SyncOutcome): UpstreamResult {
+    if ('ok' in outcome) return outcome.ok
+    if ('callError' in outcome) throw new UpstreamCallError(outcome.callError)
+    throw new UpstreamUnavailable(outcome.unavailable.reason, outcome.unavailable.retryAfterMs)
+  }
+
+  /** A worker's turn: the call, sent at most once, with the slot BullMQ gave it. */
+  async #process (job: Job<FleetCall>): Promise<void> {
+    const id = job.id as string
+    const data = job.data
+    const claim = async (): Promise<void> => {
+      const claimed = await this.#claimCall([this.#callKey(id), this.#waiterKey(id)], [this.#options.deadlineMs + LOCK_MS, data.kind === 'sync' ? '1' : '0'])
+      if (claimed === 'gone') throw new UpstreamUnavailable('cancelled', 0)
+      if (claimed === 'started') throw new CallInterruptedError()
+    }
+    const started = performance.now()
+    const send = async (options: Pick<CallOptions, 'clientSeed' | 'beforeCall' | 'log'>): Promise<UpstreamResult> => {
+      try {
+        return await this.#options.caller.call(data.body, {
+          ...options,
+          slotHeld: true,
+          beforeCall: async () => {
+            await claim()
+            await options.beforeCall?.()
+          }
+        })
+      } finally {
+        this.#serviceTime.record(performance.now() - started)
+      }
+    }
+    if (data.kind === 'job') return await runJob(this.#options.runner, data, send)
+    let outcome: SyncOutcome
+    try {
+      outcome = { ok: await send({ clientSeed: data.clientSeed }) }
+    } catch (error) {
+      outcome = this.#outcomeOf(error)
+    }
+    await this.#redis.client.set(this.#outcomeKey(id), JSON.stringify(outcome), 'PX', OUTCOME_TTL_MS)
+    await this.#redis.client.publish(this.#doneChannel, id)
+  }
+
+  #outcomeOf (error: unknown): SyncOutcome {
+    if (error instanceof UpstreamUnavailable) return { unavailable: { reason: error.reason, retryAfterMs: error.retryAfterMs } }
+    if (error instanceof CallInterruptedError) return { callError: { kind: 'connect', code: 'worker_stopped', bodySent: true } }
+    if (error instanceof UpstreamCallError) {
+      return {
+        callError: {
+          kind: error.kind,
+          code: error.upstreamCode,
+          httpStatus: error.httpStatus,
+          upstreamRequestId: error.upstreamRequestId,
+          upstreamMessage: error.upstreamMessage,
+          bodySent: error.bodySent,
+          ...(error.ms === undefined ? {} : { ms: error.ms })
+        }
+      }
+    }
+    this.#options.logger.error({ err: error }, 'fleet call failed')
+    return { callError: { kind: 'malformed', code: 'internal', bodySent: true } }
+  }
+
+  /** BullMQ gave up on a job itself (stalled twice): its job, if any, ends failed. */
+  async #failedByQueue (job: Job<FleetCall>, error: Error): Promise<void> {
+    if (job.data.kind !== 'job') return
+    this.#options.logger.warn({ jobId: job.data.jobId, reason: error.message }, 'fleet queue gave up on a job')
+    await runJob(this.#options.runner, job.data, async () => { throw new CallInterruptedError() }).catch(() => {})
+  }
+
+  async #refreshDepth (): Promise<void> {
+    if (!this.#redis.state.up) return
+    this.#depth = await this.#queue.getWaitingCount().catch(() => this.#depth)
+  }
+
+  #waiterKey (id: string): string {
+    return `${this.#redis.prefix}sync:${id}:waiter`
+  }
+
+  #outcomeKey (id: string): string {
+    return `${this.#redis.prefix}sync:${id}:outcome`
+  }
+
+  #callKey (id: string): string {
+    return `${this.#redis.prefix}call:${id}`
+  }
+}
