@@ -20,6 +20,8 @@ export interface Queues {
   events: JobEvents
   /** shutdown's deadline: refuse what still waits on this replica */
   stop: () => void
+  /** calls waiting in the (fleet's) queue */
+  depth: () => number
 }
 
 export function createQueues (
@@ -34,7 +36,7 @@ export function createQueues (
   if (redis === undefined || config.redisUrl === undefined) {
     const local = new LocalJobQueue(caller, runner)
     app.addHook('onClose', async () => { await local.drain(); await store.close() })
-    return { upstream: caller, jobs: local, store, events, stop: () => {} }
+    return { upstream: caller, jobs: local, store, events, stop: () => {}, depth: () => caller.stats.queueDepth }
   }
   const fleet = new FleetQueue({
     redis,
@@ -48,5 +50,5 @@ export function createQueues (
     logger: app.log
   })
   app.addHook('onClose', async () => { await fleet.close() })
-  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() } }
+  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() }, depth: () => fleet.depth }
 }

@@ -29,6 +29,9 @@ export interface JobRoutesOptions {
   events: JobEvents
   quota: DailyQuota
   idempotency: Idempotency
+  onQueued?: () => void
+  /** a job ended here (cancelled); the workers tell of the others */
+  onFinished?: (record: JobRecord) => void
 }
 
 const jobFields = compileFields(JobFieldsSchema)
@@ -122,6 +125,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
     reservation?.keep()
     await claim?.complete({ outcome: 'job', jobId: record.id })
     request.log.info({ jobId: record.id }, 'job queued')
+    options.onQueued?.()
     return await accepted(request, reply, record, false)
   })
 
@@ -158,6 +162,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
     if (record.quotaDay !== undefined) await options.quota.giveBack(record.keyId, record.quotaDay)
     await events.changed(record.id)
     request.log.info({ jobId: record.id }, 'job cancelled')
+    options.onFinished?.(cancelled)
     return await view(request, cancelled)
   })
 }

@@ -100,8 +100,31 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly #jobs = new Counter({
+    name: 'stylize_jobs_total',
+    help: 'Jobs by status: queued when accepted, then the status each one ended in',
+    labelNames: ['status'] as const,
+    registers: [this.registry]
+  })
+
+  readonly #webhooks = new Counter({
+    name: 'stylize_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retry, failed (attempts used up), refused (address policy)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry]
+  })
+
+  #fleetDepth: (() => number) | undefined
+
   constructor () {
     collectDefaultMetrics({ register: this.registry })
+    const fleetDepth = (): number => this.#fleetDepth?.() ?? this.#upstreamStats?.().queueDepth ?? 0
+    new Gauge({ // eslint-disable-line no-new
+      name: 'stylize_fleet_queue_depth',
+      help: 'Calls waiting in the fleet-wide queue (with REDIS_URL; else this replica\'s queue)',
+      registers: [this.registry],
+      collect () { this.set(fleetDepth()) }
+    })
     const stats = (): UpstreamCallerStats | undefined => this.#upstreamStats?.()
     new Gauge({ // eslint-disable-line no-new
       name: 'stylize_upstream_queue_depth',
@@ -141,6 +164,19 @@ export class Metrics {
   /** Where the queue depth, in-flight count and breaker state are read at each scrape. */
   watchUpstream (stats: () => UpstreamCallerStats): void {
     this.#upstreamStats = stats
+  }
+
+  /** Where the fleet's queue depth is read at each scrape. */
+  watchFleetDepth (depth: () => number): void {
+    this.#fleetDepth = depth
+  }
+
+  jobStatus (status: string): void {
+    this.#jobs.inc({ status })
+  }
+
+  webhookOutcome (outcome: string): void {
+    this.#webhooks.inc({ outcome })
   }
 
   requestCompleted (request: CompletedRequest): void {
