@@ -59,6 +59,10 @@ test('defaults: every variable of the contract', async (t) => {
     trustProxy: false,
     logLevel: 'info',
     demoPage: false,
+    jobTtlMs: 86400000,
+    webhookSecret: undefined,
+    webhookMaxAttempts: 6,
+    webhookAllowHosts: [],
     secretFiles: {}
   })
 })

@@ -61,6 +61,43 @@ export interface PresetInfo {
   parameters: StylizeParameters & { prompt: string }
 }
 
+/** A job (POST /jobs), as the proxy describes it. */
+export interface Job {
+  job_id: string
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  created_at: string
+  preset: string
+  /** while queued: place in the fleet's queue (1 = next) and an estimate */
+  position?: number
+  estimated_wait_s?: number
+  started_at?: string
+  finished_at?: string
+  result?: { mime_type: string, image_url: string }
+  /** what POST /stylize would have answered */
+  error?: { statusCode: number, code: string, message: string }
+  webhook?: { attempts: number, delivered: boolean, last_status: number | null }
+}
+
+export interface SubmitJobOptions extends StylizeParameters {
+  returnUrl?: boolean
+  /** the proxy POSTs the final job there, signed (Standard Webhooks) */
+  webhookUrl?: string
+  /** a retried submit gets the same job back */
+  idempotencyKey?: string
+  requestId?: string
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export interface WaitForJobOptions {
+  /** the whole wait, all long polls together; default 10 minutes */
+  deadlineMs?: number
+  signal?: AbortSignal
+}
+
+const FINAL_JOB_STATUSES = new Set(['succeeded', 'failed', 'cancelled'])
+const LONG_POLL_S = 30
+
 export interface StylizeClientOptions {
   /** the proxy, e.g. http://stylize-proxy:3000 */
   baseUrl: string
@@ -103,15 +140,8 @@ export class StylizeClient {
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
     if (requestId !== undefined) headers['x-request-id'] = requestId
 
-    let body: string | AsyncIterable<Uint8Array>
-    if (typeof input === 'object' && 'url' in input && typeof input.url === 'string') {
-      headers['content-type'] = 'application/json'
-      body = JSON.stringify({ image_url: input.url, ...fields })
-    } else {
-      const multipart = multipartBody(fields, input as Uint8Array | Readable | { path: string })
-      headers['content-type'] = multipart.contentType
-      body = multipart.body
-    }
+    const { contentType, body } = this.#body(input, fields)
+    headers['content-type'] = contentType
 
     const answer = await this.#call('POST', '/stylize', { headers, body, signal, timeoutMs })
     const ids = { requestId: answer.requestId, upstreamRequestId: headerValue(answer.headers['x-upstream-request-id']) }
@@ -124,6 +154,73 @@ export class StylizeClient {
     return { image: answer.bytes, mimeType, ...ids }
   }
 
+  /** Submits a photo as a job: answered at once (202) with the queued job; collect it with waitForJob. */
+  async submitJob (input: StylizeInput, options: SubmitJobOptions = {}): Promise<Job> {
+    const { returnUrl = false, webhookUrl, idempotencyKey, requestId, signal, timeoutMs, ...parameters } = options
+    const fields: Record<string, unknown> = { ...parameters, ...(returnUrl ? { return_url: true } : {}), ...(webhookUrl === undefined ? {} : { webhook_url: webhookUrl }) }
+    const headers = this.#headers({ idempotencyKey, requestId })
+    const { contentType, body } = this.#body(input, fields)
+    headers['content-type'] = contentType
+    return this.#json<Job>(await this.#call('POST', '/jobs', { headers, body, signal, timeoutMs }))
+  }
+
+  /** The job now, or with `waitS` (0..30) as soon as it ends within that many seconds. */
+  async getJob (id: string, options: { waitS?: number, signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Job> {
+    const query = options.waitS === undefined ? '' : `?wait=${options.waitS}`
+    const timeoutMs = options.timeoutMs ?? (options.waitS ?? 0) * 1000 + 30_000
+    return this.#json<Job>(await this.#call('GET', `/jobs/${encodeURIComponent(id)}${query}`, { headers: this.#headers({}), signal: options.signal, timeoutMs }))
+  }
+
+  /**
+   * Long-polls until the job ends (succeeded, failed or cancelled) and returns it; a 503 (the proxy busy,
+   * or its store away) is waited out after its Retry-After. Throws TIMEOUT past the overall deadline.
+   */
+  async waitForJob (id: string, options: WaitForJobOptions = {}): Promise<Job> {
+    const deadlineAt = Date.now() + (options.deadlineMs ?? 600_000)
+    for (;;) {
+      const left = deadlineAt - Date.now()
+      if (left <= 0) throw new StylizeError({ code: 'TIMEOUT', message: `job ${id} did not end in time` })
+      try {
+        const job = await this.getJob(id, { waitS: Math.min(LONG_POLL_S, Math.ceil(left / 1000)), signal: options.signal })
+        if (FINAL_JOB_STATUSES.has(job.status)) return job
+      } catch (error) {
+        if (!(error instanceof StylizeError) || error.statusCode !== 503) throw error
+        await new Promise((resolve) => setTimeout(resolve, Math.min(left, (error.retryAfter ?? 1) * 1000)))
+      }
+    }
+  }
+
+  /** Cancels a queued job (never paid); StylizeError JOB_NOT_CANCELLABLE once it runs or ended. */
+  async cancelJob (id: string, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Job> {
+    return this.#json<Job>(await this.#call('DELETE', `/jobs/${encodeURIComponent(id)}`, { headers: this.#headers({}), signal: options.signal, timeoutMs: options.timeoutMs }))
+  }
+
+  /** A succeeded job's image bytes. */
+  async jobImage (id: string, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<{ image: Buffer, mimeType: string }> {
+    const answer = await this.#call('GET', `/jobs/${encodeURIComponent(id)}/image`, { headers: { ...this.#headers({}), accept: 'image/*' }, signal: options.signal, timeoutMs: options.timeoutMs })
+    return { image: answer.bytes, mimeType: (headerValue(answer.headers['content-type']) ?? '').split(';')[0]!.trim() }
+  }
+
+  #headers (ids: { idempotencyKey?: string | undefined, requestId?: string | undefined }): Record<string, string> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' }
+    if (ids.idempotencyKey !== undefined) headers['idempotency-key'] = ids.idempotencyKey
+    if (ids.requestId !== undefined) headers['x-request-id'] = ids.requestId
+    return headers
+  }
+
+  /** A URL goes as JSON (the proxy downloads it); bytes, streams and files as multipart. */
+  #body (input: StylizeInput, fields: Record<string, unknown>): { contentType: string, body: string | AsyncIterable<Uint8Array> } {
+    if (typeof input === 'object' && 'url' in input && typeof input.url === 'string') {
+      return { contentType: 'application/json', body: JSON.stringify({ image_url: input.url, ...fields }) }
+    }
+    const multipart = multipartBody(fields, input as Uint8Array | Readable | { path: string })
+    return { contentType: multipart.contentType, body: multipart.body }
+  }
+
+  #json<T> (answer: { bytes: Buffer }): T {
+    return JSON.parse(answer.bytes.toString('utf8')) as T
+  }
+
   /** The presets this key may use, with their parameters, and whether it may send its own prompt. */
   async presets (options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<{ presets: PresetInfo[], allowPrompt: boolean }> {
     const answer = await this.#call('GET', '/presets', {
@@ -134,7 +231,7 @@ export class StylizeClient {
     return JSON.parse(answer.bytes.toString('utf8')) as { presets: PresetInfo[], allowPrompt: boolean }
   }
 
-  async #call (method: 'GET' | 'POST', path: string, call: {
+  async #call (method: 'GET' | 'POST' | 'DELETE', path: string, call: {
     headers: Record<string, string>
     body?: string | AsyncIterable<Uint8Array>
     signal: AbortSignal | undefined
@@ -153,7 +250,7 @@ export class StylizeClient {
       })
       const bytes = Buffer.from(await response.body.arrayBuffer())
       const headers = response.headers as Record<string, string | string[] | undefined>
-      if (response.statusCode !== 200) throw contractError(response.statusCode, bytes.toString('utf8'), headers)
+      if (response.statusCode !== 200 && response.statusCode !== 202) throw contractError(response.statusCode, bytes.toString('utf8'), headers)
       return { bytes, headers, requestId: headerValue(headers['x-request-id']) ?? '' }
     } catch (error) {
       if (error instanceof StylizeError) throw error

@@ -173,3 +173,32 @@ test('the client knows every code the server can send, with its status', async (
     .map(([, Constructor]) => new (Constructor as new (message: string) => { code: string, statusCode: number })('x'))
   t.same(Object.fromEntries(server.map((e) => [e.code, e.statusCode])), CONTRACT_ERROR_CODES)
 })
+
+test('jobs: submitJob, waitForJob (long polls), jobImage, cancelJob', async (t) => {
+  const { client, calls } = await setUp(t, { latencyMs: 600, env: { UPSTREAM_CONCURRENCY: '1' } })
+  const image = await photo(1024, 768)
+  const first = await client.submitJob(image, { preset: 'angel-soft', idempotencyKey: 'client-job-1' })
+  t.match(first, { job_id: /^[A-Za-z0-9_-]{22}$/, preset: 'angel-soft' })
+  const again = await client.submitJob(image, { preset: 'angel-soft', idempotencyKey: 'client-job-1' })
+  t.equal(again.job_id, first.job_id, 'a retried submit gets the same job')
+  const second = await client.submitJob({ path: writeTemp(image) })
+  t.equal(second.status, 'queued')
+  t.equal((await client.cancelJob(second.job_id)).status, 'cancelled')
+  const notAgain = await failure(client.cancelJob(second.job_id))
+  t.equal(notAgain.code, 'JOB_NOT_CANCELLABLE')
+  t.equal(notAgain.statusCode, 409)
+
+  const done = await client.waitForJob(first.job_id, { deadlineMs: 60_000 })
+  t.equal(done.status, 'succeeded')
+  const result = await client.jobImage(first.job_id)
+  t.equal(result.mimeType, 'image/jpeg')
+  t.equal((await sharp(result.image).metadata()).format, 'jpeg')
+  t.equal(await calls(), 1, 'the cancelled job was never paid')
+  t.equal((await failure(client.getJob('AAAAAAAAAAAAAAAAAAAAAA'))).code, 'NOT_FOUND')
+})
+
+function writeTemp (bytes: Buffer): string {
+  const path = join(tempDir(), 'photo.jpg')
+  writeFileSync(path, bytes)
+  return path
+}
