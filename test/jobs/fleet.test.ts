@@ -1,7 +1,12 @@
 // Jobs and /stylize on one fleet-wide queue: two `npm start` replicas, real Redis, one emulator.
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Webhook } from 'standardwebhooks'
 import { test } from 'tap'
 import { DEFAULT_KEYS } from '../fixtures/harness.js'
-import { stylize } from '../upstream/fixtures/client.js'
+import { until } from '../redis/fixtures/redis.js'
+import { metricsText, seriesValue, stylize } from '../upstream/fixtures/client.js'
 import { getJob, jobImage, submitJob, waitForEnd } from './fixtures/jobs-client.js'
 import { startFleet } from './fixtures/fleet.js'
 
@@ -80,4 +85,45 @@ test('both replicas restarted: the queued jobs are kept and run', async (t) => {
   const ended = await Promise.all(ids.map(async (id) => await waitForEnd(b.url, WEB, id)))
   t.same(ended.map((answer) => answer.json.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded'])
   t.equal(fleet.emulator.app.emulatorStats.calls, 4)
+})
+
+test('a /stylize whose client leaves while queued in the fleet queue is removed and never paid', async (t) => {
+  const fleet = await startFleet(t, { emulator: { latencyMs: 2500 }, env: { UPSTREAM_CONCURRENCY: '1' } })
+  const [a, b] = await Promise.all([fleet.replica(), fleet.replica()])
+  const running = (await submitJob(a.url, WEB)).json.job_id as string
+  for (let answer = await getJob(a.url, WEB, running); answer.json.status === 'queued'; answer = await getJob(a.url, WEB, running, 1)) { /* until it runs */ }
+  const leaving = new AbortController()
+  const gone = stylize(b.url, {}, { signal: leaving.signal }).catch((error: Error) => error)
+  await until(async () => (seriesValue(await metricsText(b.url), 'stylize_fleet_queue_depth') ?? 0) >= 1, 20_000, 'the request queued')
+  leaving.abort()
+  t.type(await gone, Error, 'the client gave up')
+  t.equal((await waitForEnd(a.url, WEB, running)).json.status, 'succeeded')
+  const after = await stylize(a.url)
+  t.equal(after.status, 200, 'the queue moves on')
+  t.equal(fleet.emulator.app.emulatorStats.calls, 2, 'the job and the later request only: the one that left was never sent')
+})
+
+test('a webhook from the fleet is received and its signature verifies; ?wait= on the other replica answers when the job ends', async (t) => {
+  const secret = `whsec_${randomBytes(32).toString('base64')}`
+  const received: Array<{ headers: IncomingHttpHeaders, body: string }> = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += String(chunk) })
+    req.on('end', () => { received.push({ headers: req.headers, body }); res.writeHead(204).end() })
+  })
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await new Promise((resolve) => receiver.close(resolve)) })
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+
+  const fleet = await startFleet(t, { emulator: { latencyMs: 1000 }, env: { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } })
+  const [a, b] = await Promise.all([fleet.replica(), fleet.replica()])
+  const id = (await submitJob(a.url, WEB, { webhook_url: hook })).json.job_id as string
+  const started = performance.now()
+  const answer = await getJob(b.url, WEB, id, 30)
+  t.equal(answer.json.status, 'succeeded')
+  t.ok(performance.now() - started < 25_000, 'answered when the job ended, not when the wait ran out')
+  await until(() => received.length === 1, 20_000, 'the webhook')
+  const payload = new Webhook(secret).verify(received[0]!.body, received[0]!.headers as Record<string, string>) as Record<string, any>
+  t.match(payload, { job_id: id, status: 'succeeded' })
+  t.equal((await submitJob(b.url, WEB, { webhook_url: 'http://192.168.1.10/hook' })).json.code, 'IMAGE_URL_REJECTED', 'a private address refused')
 })
