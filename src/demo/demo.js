@@ -2,6 +2,8 @@
 // or a human message for the contract's error code. No inline code: it runs under a 'self'-only CSP.
 
 const KEY_STORAGE = 'stylize-proxy.demo.key'
+// the job this page waits for, so that a reload finds it again
+const JOB_STORAGE = 'stylize-proxy.demo.job'
 
 /** What each contract code means for the person in front of the page. */
 const MESSAGES = {
@@ -23,7 +25,8 @@ const MESSAGES = {
   UPSTREAM_ERROR: 'The stylization service answered with an error. Try again later.',
   UPSTREAM_BUSY: 'The stylization service is busy. Wait for the countdown, then try again.',
   OVERLOADED: 'The proxy is overloaded right now. Wait for the countdown, then try again.',
-  UPSTREAM_TIMEOUT: 'The stylization service took too long to answer. Try again.'
+  UPSTREAM_TIMEOUT: 'The stylization service took too long to answer. Try again.',
+  JOB_NOT_CANCELLABLE: 'The job already runs (or has ended): it can no longer be cancelled.'
 }
 
 const $ = (id) => document.getElementById(id)
@@ -335,11 +338,127 @@ async function stylize () {
   }
 }
 
+// --- jobs: submit, then follow the job (position, estimate) until its image can be fetched -------------
+
+let currentJob
+
+async function submitJob () {
+  if (file === undefined) {
+    showError({ title: 'Choose a photo first.', detail: 'Drop a JPEG, PNG or WebP photo on the drop zone, or choose a file.' })
+    fileInput.focus()
+    return
+  }
+  storeKey()
+  clearError()
+  clearResult()
+  const fields = formFields()
+  fields.append('image', file, file.name)
+  status.textContent = 'Sending the job…'
+  try {
+    const response = await fetch('/jobs', { method: 'POST', headers: authHeaders(), body: fields })
+    if (response.status !== 202) {
+      await showErrorResponse(response)
+      return
+    }
+    const job = await response.json()
+    localStorage.setItem(JOB_STORAGE, JSON.stringify({ id: job.job_id, name: file.name }))
+    await followJob(job, file.name)
+  } catch (error) {
+    showError({ title: 'The server could not be reached.', detail: error.message })
+  }
+}
+
+function describeJob (job) {
+  if (job.status === 'queued') {
+    const wait = job.estimated_wait_s === undefined ? '' : `, about ${formatWait(Math.max(1, job.estimated_wait_s))}`
+    return `Job queued: position ${job.position ?? '?'} in the queue${wait}. You may reload this page.`
+  }
+  if (job.status === 'running') return 'Job running: the stylization takes a few seconds…'
+  return `Job ${job.status}.`
+}
+
+/** Long-polls the job (a few seconds at a time, so the position stays fresh) until it ends. */
+async function followJob (job, name) {
+  const controller = new AbortController()
+  currentJob = job.job_id
+  setRunning(controller)
+  try {
+    for (;;) {
+      status.textContent = describeJob(job)
+      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break
+      const response = await fetch(`/jobs/${job.job_id}?wait=3`, { headers: authHeaders(), signal: controller.signal })
+      if (response.status === 503) {
+        await new Promise((resolve) => setTimeout(resolve, (retryAfterSeconds(response.headers.get('retry-after')) ?? 2) * 1000))
+        continue
+      }
+      if (!response.ok) {
+        localStorage.removeItem(JOB_STORAGE)
+        await showErrorResponse(response)
+        return
+      }
+      job = await response.json()
+    }
+    localStorage.removeItem(JOB_STORAGE)
+    if (job.status === 'failed') {
+      showError({ title: MESSAGES[job.error?.code] ?? 'The job failed.', detail: `${job.error?.code} (HTTP ${job.error?.statusCode}): ${job.error?.message}` })
+      return
+    }
+    if (job.status === 'cancelled') {
+      status.textContent = 'Job cancelled: it was never sent to the stylization service.'
+      return
+    }
+    const image = await fetch(`/jobs/${job.job_id}/image`, { headers: authHeaders() })
+    if (!image.ok) {
+      await showErrorResponse(image)
+      return
+    }
+    const blob = await image.blob()
+    const seconds = ((Date.parse(job.finished_at) - Date.parse(job.created_at)) / 1000).toFixed(1)
+    resultUrl = URL.createObjectURL(blob)
+    showImage('result', resultUrl, 'Stylized', `, ${formatBytes(blob.size)}, job done in ${seconds} s`)
+    download.href = resultUrl
+    download.download = `${(name ?? 'photo').replace(/\.[^.]*$/, '')}-stylized.${extensionOf(blob.type)}`
+    download.hidden = false
+    status.textContent = `Job done in ${seconds} s (job ${job.job_id}).`
+    bringResultsIntoView()
+  } catch (error) {
+    if (error.name !== 'AbortError') showError({ title: 'The server could not be reached.', detail: error.message })
+  } finally {
+    currentJob = undefined
+    setRunning(undefined)
+  }
+}
+
+/** Cancel: a queued job is taken out of the queue (never paid); a running one cannot be. */
+async function cancelJob () {
+  const id = currentJob
+  const response = await fetch(`/jobs/${id}`, { method: 'DELETE', headers: authHeaders() })
+  if (!response.ok) await showErrorResponse(response)
+}
+
+/** A job sent before a reload: follow it again. */
+async function resumeJob () {
+  const saved = JSON.parse(localStorage.getItem(JOB_STORAGE) ?? 'null')
+  if (saved === null || currentKey() === '') return
+  const response = await fetch(`/jobs/${saved.id}`, { headers: authHeaders() })
+  if (!response.ok) {
+    localStorage.removeItem(JOB_STORAGE)
+    return
+  }
+  $('as-job').checked = true
+  await followJob(await response.json(), saved.name)
+}
+
 form.addEventListener('submit', (event) => {
   event.preventDefault()
-  if (running === undefined) void stylize()
+  if (running !== undefined) return
+  if ($('as-job').checked) void submitJob()
+  else void stylize()
 })
-cancel.addEventListener('click', () => running?.abort())
+cancel.addEventListener('click', () => {
+  if (currentJob !== undefined) void cancelJob()
+  else running?.abort()
+})
 $('reset').addEventListener('click', () => {
   for (const input of params) input.value = ''
   $('add_logo').checked = false
@@ -360,3 +479,4 @@ remember.addEventListener('change', storeKey)
 
 keyInput.value = localStorage.getItem(KEY_STORAGE) ?? ''
 void loadPresets()
+void resumeJob()

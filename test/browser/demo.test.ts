@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import sharp from 'sharp'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { DEFAULT_KEYS, photo, startEmulator, startProxy, type TestKey } from '../fixtures/harness.js'
+import { submitJob } from '../jobs/fixtures/jobs-client.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const WEB = DEFAULT_KEYS[0]!.key
@@ -42,9 +43,9 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
   })
 
   /** Starts the proxy with the demo page and opens it; fails the test on any script error or CSP report. */
-  async function openDemo (tt: Test, options: { faults?: Array<{ name: '50411', probability: number }>, keys?: TestKey[] } = {}) {
-    const emulator = await startEmulator(tt, { faults: options.faults ?? [] })
-    const proxy = await startProxy(tt, { upstreamUrl: emulator.url, env: { DEMO_PAGE: 'true' }, keys: options.keys })
+  async function openDemo (tt: Test, options: { faults?: Array<{ name: '50411', probability: number }>, keys?: TestKey[], latencyMs?: number, env?: Record<string, string> } = {}) {
+    const emulator = await startEmulator(tt, { faults: options.faults ?? [], latencyMs: options.latencyMs ?? 0 })
+    const proxy = await startProxy(tt, { upstreamUrl: emulator.url, env: { DEMO_PAGE: 'true', ...options.env }, keys: options.keys })
     const page = await context.newPage()
     page.setDefaultTimeout(30_000)
     const problems: string[] = []
@@ -104,6 +105,33 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
     const [file] = await Promise.all([page.waitForEvent('download'), download.click()])
     const saved = await sharp(await file.path()).metadata()
     tt.same([saved.format, saved.width], ['jpeg', 512], 'the download is the result image')
+    noProblems()
+  })
+
+  t.test('send as a job: the queue position and estimate while waiting, the job found again after a reload', async (tt) => {
+    const { page, proxy, emulator, noProblems } = await openDemo(tt, { latencyMs: 2500, env: { UPSTREAM_CONCURRENCY: '1' } })
+    // another client's job holds the one upstream slot, so the page's job has to queue
+    const ahead = await submitJob(proxy.url, WEB)
+    tt.equal(ahead.status, 202)
+    await enterKey(page, WEB)
+    await page.getByText('Key accepted: 2 presets available.').waitFor()
+    await page.locator('#file').setInputFiles({ name: 'train.jpg', mimeType: 'image/jpeg', buffer: await photo(1200, 900) })
+    await page.getByLabel('Send as a job').check()
+    await page.getByRole('button', { name: 'Stylize' }).click()
+    await page.getByText(/Job queued: position 1 in the queue, about \d+ s\. You may reload this page\./).waitFor()
+    await page.screenshot({ path: join(SCREENSHOTS, 'stylize-demo-job-queued.png'), fullPage: true })
+
+    await page.reload()
+    await page.getByText(/^Job (queued|running)/).waitFor()
+    tt.ok(await page.getByLabel('Send as a job').isChecked(), 'the page knows it follows a job')
+    await resultShown(tt, page)
+    tt.match(await page.locator('#status').innerText(), /^Job done in \d+\.\d s \(job [\w-]{22}\)\.$/)
+    tt.match(await page.locator('#result-caption').innerText(), /Stylized: \d+ × \d+/)
+    tt.equal(await page.getByRole('link', { name: 'Download the result' }).getAttribute('download'), 'train-stylized.jpg')
+    tt.equal(emulator.app.emulatorStats.calls, 2, 'one call for each job, none for the reload')
+    await page.reload()
+    await page.getByText('Key accepted: 2 presets available.').waitFor()
+    tt.equal(await page.locator('#status').innerText(), 'Choose a photo and press Stylize.', 'a finished job is not followed again')
     noProblems()
   })
 
