@@ -377,7 +377,7 @@ function describeJob (job) {
   return `Job ${job.status}.`
 }
 
-/** Long-polls the job (a few seconds at a time, so the position stays fresh) until it ends. */
+/** Long-polls the job until it ends: 10 s at a time keeps the position fresh and the key's rate limit untouched. */
 async function followJob (job, name) {
   const controller = new AbortController()
   currentJob = job.job_id
@@ -386,7 +386,7 @@ async function followJob (job, name) {
     for (;;) {
       status.textContent = describeJob(job)
       if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break
-      const response = await fetch(`/jobs/${job.job_id}?wait=3`, { headers: authHeaders(), signal: controller.signal })
+      const response = await fetch(`/jobs/${job.job_id}?wait=10`, { headers: authHeaders(), signal: controller.signal })
       if (response.status === 503) {
         await new Promise((resolve) => setTimeout(resolve, (retryAfterSeconds(response.headers.get('retry-after')) ?? 2) * 1000))
         continue

@@ -46,6 +46,17 @@ function parseWait (raw: unknown): number {
   return wait
 }
 
+const STORE_RETRY_AFTER_S = 5
+
+/** A store that failed mid-request (a Redis blip): the client's retry will do, as for a lost Redis. */
+async function fromStore<T> (work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch {
+    throw withRetryAfter(new UpstreamBusyError('the job store did not answer, retry later'), STORE_RETRY_AFTER_S)
+  }
+}
+
 /** The proxy's own URL of a job's image: absolute when a trusted proxy said how the client reached us. */
 function imageUrlOf (request: FastifyRequest, config: Config, id: string): string {
   const path = `/jobs/${id}/image`
@@ -58,7 +69,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
 
   /** 503 while a durable job cannot be promised (Redis lost): nothing is accepted that could be lost. */
   const requireStore = (): void => {
-    if (!queue.available()) throw withRetryAfter(new UpstreamBusyError('jobs are unavailable while the job store is unreachable, retry later'), 5)
+    if (!queue.available()) throw withRetryAfter(new UpstreamBusyError('jobs are unavailable while the job store is unreachable, retry later'), STORE_RETRY_AFTER_S)
   }
 
   const view = async (request: FastifyRequest, record: JobRecord): Promise<JobView> =>
@@ -67,7 +78,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
   /** The caller's own job; any other key's is as missing as one that never was. */
   const ownJob = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<JobRecord> => {
     requireStore()
-    const record = /^[A-Za-z0-9_-]{22}$/.test(request.params.id) ? await store.get(request.params.id) : undefined
+    const record = /^[A-Za-z0-9_-]{22}$/.test(request.params.id) ? await fromStore(store.get(request.params.id)) : undefined
     if (record === undefined || record.keyId !== (request.clientKey as ClientKey).id) throw new NotFoundError('no such job')
     return record
   }
@@ -96,7 +107,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
       ? undefined
       : await options.idempotency.begin(`jobs/${key.id}`, idempotencyKey, call.fingerprint())
     if (started?.kind === 'replay') {
-      const kept = started.result.outcome === 'job' ? await store.get(started.result.jobId) : undefined
+      const kept = started.result.outcome === 'job' ? await fromStore(store.get(started.result.jobId)) : undefined
       if (kept !== undefined) return await accepted(request, reply, kept, true)
       throw new NotFoundError('the job made under this Idempotency-Key has expired')
     }
@@ -114,12 +125,14 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
       ...(webhookUrl === undefined ? {} : { webhookUrl, webhook: { attempts: 0, delivered: false, last_status: null } }),
       ...(reservation === undefined ? {} : { quotaDay: reservation.day })
     }
-    await store.create(record)
+    await fromStore(store.create(record))
     try {
       await queue.submit({ jobId: record.id, body, clientSeed: call.parameters.seed })
     } catch (error) {
-      await store.update(record.id, { status: 'failed', finishedAt: new Date().toISOString() })
-      throw error instanceof UpstreamUnavailable ? toClientError(error) : error
+      // never queued: nobody will ask for it, and the reservation is given back with the scope
+      await store.update(record.id, { status: 'failed', finishedAt: new Date().toISOString() }).catch(() => {})
+      if (error instanceof UpstreamUnavailable) throw toClientError(error)
+      throw withRetryAfter(new UpstreamBusyError('the job could not be queued, retry later'), STORE_RETRY_AFTER_S)
     }
     // the worker gives the call back if the job fails
     reservation?.keep()
@@ -137,7 +150,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
       const gone = clientGoneSignal(request, reply)
       for (let left = waitMs; left > 0 && !gone.aborted && !FINAL_STATUSES.has(record.status); left = until - performance.now()) {
         await events.next(record.id, Math.min(left, WAIT_LOOK_MS), gone)
-        record = await store.get(record.id) ?? record
+        record = await fromStore(store.get(record.id)) ?? record
       }
     }
     return await view(request, record)
@@ -145,7 +158,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
 
   app.get<{ Params: { id: string } }>('/jobs/:id/image', { config: { requiresKey: true } }, async (request, reply) => {
     const record = await ownJob(request)
-    const image = record.status === 'succeeded' && record.result?.upstreamImageUrl === undefined ? await store.getImage(record.id) : undefined
+    const image = record.status === 'succeeded' && record.result?.upstreamImageUrl === undefined ? await fromStore(store.getImage(record.id)) : undefined
     if (image === undefined || record.result === undefined) {
       throw new NotFoundError(record.result?.upstreamImageUrl === undefined ? 'the job has no image yet' : 'this job\'s image is at its result.image_url')
     }
@@ -158,7 +171,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
     if (record.status !== 'queued' || !await queue.cancel(record.id)) {
       throw new JobNotCancellableError(`the job is ${record.status === 'queued' ? 'running' : record.status}; only a queued job can be cancelled`)
     }
-    const cancelled = await store.update(record.id, { status: 'cancelled', finishedAt: new Date().toISOString() }) ?? record
+    const cancelled = await fromStore(store.update(record.id, { status: 'cancelled', finishedAt: new Date().toISOString() })) ?? record
     if (record.quotaDay !== undefined) await options.quota.giveBack(record.keyId, record.quotaDay)
     await events.changed(record.id)
     request.log.info({ jobId: record.id }, 'job cancelled')

@@ -2,6 +2,7 @@
 import sharp from 'sharp'
 import { test } from 'tap'
 import { DEFAULT_KEYS, startEmulator, startProxy } from '../fixtures/harness.js'
+import { metricsText, seriesValue } from '../upstream/fixtures/client.js'
 import { cancelJob, getJob, jobImage, submitJob, waitForEnd } from './fixtures/jobs-client.js'
 
 const WEB = DEFAULT_KEYS[0]!.key
@@ -106,4 +107,16 @@ test('the same Idempotency-Key gives back the same job; a failed job gives its q
   t.equal(next.status, 202, 'the failed job\'s call was given back to the quota')
   await waitForEnd(proxy.url, 'spk_metered', next.json.job_id)
   t.equal((await submitJob(proxy.url, 'spk_metered')).status, 202)
+})
+
+test('metrics: jobs by status, the queue depth, webhook deliveries', async (t) => {
+  const emulator = await startEmulator(t, { faults: [{ name: '50411', probability: 1 }] })
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url })
+  const failed = (await submitJob(proxy.url, WEB)).json.job_id as string
+  await waitForEnd(proxy.url, WEB, failed)
+  const text = await metricsText(proxy.url)
+  t.equal(seriesValue(text, 'stylize_jobs_total{status="queued"}'), 1)
+  t.equal(seriesValue(text, 'stylize_jobs_total{status="failed"}'), 1)
+  t.equal(seriesValue(text, 'stylize_fleet_queue_depth'), 0)
+  t.match(text, /# TYPE stylize_webhook_deliveries_total counter/)
 })
