@@ -124,7 +124,10 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
       log: app.log,
       onOutcome: (outcome) => { metrics.webhookOutcome(outcome) }
     })
-  if (webhooks !== undefined) app.addHook('onClose', async () => { await webhooks.close() })
+  if (webhooks !== undefined) {
+    if (queues.durableWebhooks !== undefined) webhooks.schedule(queues.durableWebhooks(webhooks))
+    app.addHook('onClose', async () => { await webhooks.close() })
+  }
   const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
   await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })

@@ -11,6 +11,8 @@ import { LocalJobQueue, type JobQueue } from './queue.js'
 import type { JobRunnerDeps } from './runner.js'
 import { MemoryJobStore, type JobStore } from './store.js'
 import { RedisJobStore } from './store-redis.js'
+import type { RetryScheduler, WebhookSender } from './webhook.js'
+import { WebhookQueue } from './webhook-queue.js'
 
 export interface Queues {
   /** what POST /stylize calls */
@@ -22,6 +24,8 @@ export interface Queues {
   stop: () => void
   /** calls waiting in the (fleet's) queue */
   depth: () => number
+  /** with Redis: webhook retries on the fleet's durable queue */
+  durableWebhooks?: (sender: WebhookSender) => RetryScheduler
 }
 
 export function createQueues (
@@ -50,5 +54,13 @@ export function createQueues (
     logger: app.log
   })
   app.addHook('onClose', async () => { await fleet.close() })
-  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() }, depth: () => fleet.depth }
+  return {
+    upstream: fleet,
+    jobs: fleet,
+    store,
+    events,
+    stop: () => { fleet.stop() },
+    depth: () => fleet.depth,
+    durableWebhooks: (sender) => new WebhookQueue(redis, fleet.workerConnection, sender, store)
+  }
 }

@@ -35,37 +35,46 @@ export function signWebhook (secret: string, id: string, timestampS: number, bod
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': `v1,${signature}` }
 }
 
+/** How later attempts are scheduled: timers in this process, or a durable queue (webhook-queue.ts). */
+export interface RetryScheduler {
+  /** runs `attempt` number `next` after about `delayMs` */
+  later: (record: JobRecord, next: number, delayMs: number) => void
+  close: () => Promise<void>
+}
+
 export class WebhookSender {
   readonly #options: WebhookOptions
   readonly #agent: Agent
-  readonly #timers = new Set<NodeJS.Timeout>()
-  readonly #sending = new Set<Promise<void>>()
+  readonly #sending = new Set<Promise<unknown>>()
+  #scheduler: RetryScheduler
 
   constructor (options: WebhookOptions) {
     this.#options = options
     this.#agent = new Agent({ connect: guardedConnector(options.allowHosts, options.lookup ?? defaultLookup) })
+    this.#scheduler = new TimerScheduler((record, attempt) => { this.#track(this.attempt(record, attempt)) })
   }
 
-  /** Starts the delivery of a finished job's state; attempts go on in the background. */
+  /** Retries through `scheduler` from now on (the fleet's durable queue) instead of this process's timers. */
+  schedule (scheduler: RetryScheduler): void {
+    this.#scheduler = scheduler
+  }
+
+  /** Starts the delivery of a finished job's state; later attempts go on in the background. */
   deliver (record: JobRecord): void {
     if (record.webhookUrl === undefined) return
-    this.#attempt(record, record.webhookUrl, 1)
+    this.#track(this.attempt(record, 1))
   }
 
   async close (): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer)
-    this.#timers.clear()
+    await this.#scheduler.close()
     await Promise.all([...this.#sending])
     await this.#agent.close()
   }
 
-  #attempt (record: JobRecord, url: string, attempt: number): void {
-    const sending = this.#send(record, url, attempt).finally(() => { this.#sending.delete(sending) })
-    this.#sending.add(sending)
-  }
-
-  async #send (record: JobRecord, url: string, attempt: number): Promise<void> {
+  /** One attempt, its outcome kept on the job; a retry is scheduled unless it was the last. */
+  async attempt (record: JobRecord, attempt: number): Promise<DeliveryOutcome> {
     const { maxAttempts, store, log } = this.#options
+    const url = record.webhookUrl as string
     const body = JSON.stringify(jobView(record, undefined, `/jobs/${record.id}/image`))
     let status: number | null = null
     let refused = false
@@ -93,14 +102,42 @@ export class WebhookSender {
     const outcome: DeliveryOutcome = delivered ? 'delivered' : refused ? 'refused' : last ? 'failed' : 'retry'
     this.#options.onOutcome?.(outcome)
     log.info({ jobId: record.id, attempt, status, outcome }, 'webhook attempt')
-    if (last) return
-    const ceiling = Math.min(MAX_DELAY_MS, (this.#options.baseDelayMs ?? 1000) * 2 ** (attempt - 1))
-    // half fixed, half jitter: retries spread out but never come back at once
+    if (!last) this.#scheduler.later(record, attempt + 1, retryDelayMs(attempt, this.#options.baseDelayMs))
+    return outcome
+  }
+
+  #track (sending: Promise<unknown>): void {
+    const tracked = sending.catch(() => {}).finally(() => { this.#sending.delete(tracked) })
+    this.#sending.add(tracked)
+  }
+}
+
+/** About base x 2^(n-1), half fixed and half jitter, so retries spread out but never come back at once. */
+export function retryDelayMs (attempt: number, baseMs = 1000): number {
+  const ceiling = Math.min(MAX_DELAY_MS, baseMs * 2 ** (attempt - 1))
+  return ceiling / 2 + Math.random() * ceiling / 2
+}
+
+/** Retries on this process's timers: lost if it stops (the service without Redis). */
+class TimerScheduler implements RetryScheduler {
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #run: (record: JobRecord, attempt: number) => void
+
+  constructor (run: (record: JobRecord, attempt: number) => void) {
+    this.#run = run
+  }
+
+  later (record: JobRecord, next: number, delayMs: number): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
-      this.#attempt(record, url, attempt + 1)
-    }, ceiling / 2 + Math.random() * ceiling / 2)
+      this.#run(record, next)
+    }, delayMs)
     timer.unref()
     this.#timers.add(timer)
+  }
+
+  async close (): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
   }
 }

@@ -111,6 +111,11 @@ export class FleetQueue implements JobQueue {
     this.#depthTimer.unref()
   }
 
+  /** the workers' connection, which waits out a Redis outage (for other BullMQ workers of this replica) */
+  get workerConnection (): Redis {
+    return this.#workerConnection
+  }
+
   /** calls waiting in the fleet's queue (refreshed a few times a second) */
   get depth (): number {
     return this.#depth

@@ -127,3 +127,35 @@ test('a webhook from the fleet is received and its signature verifies; ?wait= on
   t.match(payload, { job_id: id, status: 'succeeded' })
   t.equal((await submitJob(b.url, WEB, { webhook_url: 'http://192.168.1.10/hook' })).json.code, 'IMAGE_URL_REJECTED', 'a private address refused')
 })
+
+test('webhook retries outlive the replica that began them: the next attempt comes from the other one', async (t) => {
+  const secret = `whsec_${randomBytes(32).toString('base64')}`
+  const received: Array<{ headers: IncomingHttpHeaders, body: string, at: number }> = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += String(chunk) })
+    req.on('end', () => {
+      received.push({ headers: req.headers, body, at: performance.now() })
+      res.writeHead(received.length <= 3 ? 503 : 200).end()
+    })
+  })
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await new Promise((resolve) => receiver.close(resolve)) })
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+
+  const fleet = await startFleet(t, { env: { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_HOSTS: '127.0.0.1', WEBHOOK_MAX_ATTEMPTS: '5' } })
+  const a = await fleet.replica()
+  const id = (await submitJob(a.url, WEB, { webhook_url: hook })).json.job_id as string
+  // three refused attempts; the fourth is due 2 to 4 s after the third
+  await until(async () => (await getJob(a.url, WEB, id)).json.webhook?.attempts === 3, 30_000, 'three attempts')
+  a.child.kill('SIGKILL')
+  await a.exited
+  const killedAt = performance.now()
+  const b = await fleet.replica()
+  await until(() => received.length === 4, 30_000, 'the fourth attempt')
+  t.ok(received[3]!.at > killedAt, 'sent after the first replica died')
+  const payload = new Webhook(secret).verify(received[3]!.body, received[3]!.headers as Record<string, string>) as Record<string, any>
+  t.equal(payload.job_id, id)
+  await until(async () => (await getJob(b.url, WEB, id)).json.webhook?.delivered === true, 10_000, 'the delivery state')
+  t.same((await getJob(b.url, WEB, id)).json.webhook, { attempts: 4, delivered: true, last_status: 200 })
+})
