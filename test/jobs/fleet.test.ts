@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { test } from 'tap'
-import { DEFAULT_KEYS } from '../fixtures/harness.js'
+import { DEFAULT_KEYS, photo, startRecordingUpstream, successAnswer } from '../fixtures/harness.js'
 import { until } from '../redis/fixtures/redis.js'
 import { metricsText, seriesValue, stylize } from '../upstream/fixtures/client.js'
 import { getJob, jobImage, submitJob, waitForEnd } from './fixtures/jobs-client.js'
@@ -56,10 +56,19 @@ test('UPSTREAM_CONCURRENCY=2 holds for a mix of /stylize and jobs across both re
 })
 
 test('SIGKILL during a job\'s call: that job fails after exactly one upstream call; its queued neighbour runs elsewhere', async (t) => {
-  const fleet = await startFleet(t, { emulator: { latencyMs: 3000 }, env: { UPSTREAM_CONCURRENCY: '1' } })
+  // the first call is held until the test ends, so its worker is surely inside it when killed
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  t.teardown(() => { release() })
+  const image = await photo(800, 600)
+  const upstream = await startRecordingUpstream(t, async (request) => {
+    if (upstream.requests.indexOf(request) === 0) await held
+    return successAnswer(image)
+  })
+  const fleet = await startFleet(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
   const a = await fleet.replica()
   const first = (await submitJob(a.url, WEB)).json.job_id as string
-  for (let answer = await getJob(a.url, WEB, first); answer.json.status === 'queued'; answer = await getJob(a.url, WEB, first, 1)) { /* until it runs */ }
+  await until(() => upstream.requests.length === 1, 30_000, 'the first call sent')
   const b = await fleet.replica()
   const second = await submitJob(b.url, WEB)
   t.equal(second.json.status, 'queued')
@@ -70,7 +79,7 @@ test('SIGKILL during a job\'s call: that job fails after exactly one upstream ca
   t.match(failed.json, { status: 'failed', error: { statusCode: 502, code: 'UPSTREAM_ERROR', message: /stopped during its upstream call/ } })
   const done = await waitForEnd(b.url, WEB, second.json.job_id)
   t.equal(done.json.status, 'succeeded')
-  t.equal(fleet.emulator.app.emulatorStats.calls, 2, 'one call for each job: the interrupted one was not sent again')
+  t.equal(upstream.requests.length, 2, 'one call for each job: the interrupted one was not sent again')
 })
 
 test('both replicas restarted: the queued jobs are kept and run', async (t) => {
@@ -88,19 +97,30 @@ test('both replicas restarted: the queued jobs are kept and run', async (t) => {
 })
 
 test('a /stylize whose client leaves while queued in the fleet queue is removed and never paid', async (t) => {
-  const fleet = await startFleet(t, { emulator: { latencyMs: 2500 }, env: { UPSTREAM_CONCURRENCY: '1' } })
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  t.teardown(() => { release() })
+  const image = await photo(800, 600)
+  const upstream = await startRecordingUpstream(t, async (request) => {
+    if (upstream.requests.indexOf(request) === 0) await held
+    return successAnswer(image)
+  })
+  const fleet = await startFleet(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
   const [a, b] = await Promise.all([fleet.replica(), fleet.replica()])
   const running = (await submitJob(a.url, WEB)).json.job_id as string
-  for (let answer = await getJob(a.url, WEB, running); answer.json.status === 'queued'; answer = await getJob(a.url, WEB, running, 1)) { /* until it runs */ }
+  await until(() => upstream.requests.length === 1, 30_000, 'the job\'s call sent')
   const leaving = new AbortController()
   const gone = stylize(b.url, {}, { signal: leaving.signal }).catch((error: Error) => error)
   await until(async () => (seriesValue(await metricsText(b.url), 'stylize_fleet_queue_depth') ?? 0) >= 1, 20_000, 'the request queued')
   leaving.abort()
   t.type(await gone, Error, 'the client gave up')
+  // give the fleet time to notice, then let the slot go: what is still queued would run now
+  await until(async () => (seriesValue(await metricsText(b.url), 'stylize_fleet_queue_depth') ?? 1) === 0, 20_000, 'the request removed')
+  release()
   t.equal((await waitForEnd(a.url, WEB, running)).json.status, 'succeeded')
   const after = await stylize(a.url)
   t.equal(after.status, 200, 'the queue moves on')
-  t.equal(fleet.emulator.app.emulatorStats.calls, 2, 'the job and the later request only: the one that left was never sent')
+  t.equal(upstream.requests.length, 2, 'the job and the later request only: the one that left was never sent')
 })
 
 test('a webhook from the fleet is received and its signature verifies; ?wait= on the other replica answers when the job ends', async (t) => {
