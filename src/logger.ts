@@ -8,6 +8,10 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'headers.authorization',
   'headers["x-api-key"]',
+  // one level down too: @fastify/multipart logs { busboyOptions: { headers } } at trace
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers.cookie',
   'credentials',
   '*.credentials',
   '*.secretAccessKey',
