@@ -15,7 +15,8 @@ async function main (): Promise<void> {
   const emulator = buildEmulator(emulatorOptions)
   const emulatorUrl = await emulator.listen({ port: Number(process.env.EMULATOR_PORT ?? 0), host: '127.0.0.1' })
 
-  const env: NodeJS.ProcessEnv = { DEMO_PAGE: 'true', ...environment }
+  // this machine only, unless HOST says otherwise: the development key is public
+  const env: NodeJS.ProcessEnv = { DEMO_PAGE: 'true', HOST: '127.0.0.1', ...environment }
   const hasCredentials = env.VOLC_ACCESS_KEY_ID !== undefined || env.VOLC_ACCESS_KEY_ID_FILE !== undefined
   if (env.UPSTREAM_URL === undefined) {
     env.UPSTREAM_URL = emulatorUrl
@@ -34,7 +35,7 @@ async function main (): Promise<void> {
     writeFileSync(keysFile, JSON.stringify({ keys: [{ id: 'dev', sha256: sha256Hex(devKey), allowPrompt: true }] }, null, 2))
   }
 
-  const address = await start(config, keysFile, { production: false, onClose: async () => { await emulator.close() } })
+  const address = await start(config, keysFile, { production: false, prettyLogs: true, onClose: async () => { await emulator.close() } })
   const base = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost')
   // The banner goes to stderr, never through the logger: it shows the development key.
   process.stderr.write([

@@ -12,10 +12,16 @@ export interface StartOptions {
   production: boolean
   /** more to close after the app (the dev emulator) */
   onClose?: () => Promise<void>
+  /** readable log lines for a person at a terminal (npm run dev), instead of JSON */
+  prettyLogs?: boolean
 }
 
 export async function start (config: Config, keysFile: string, options: StartOptions): Promise<string> {
-  const logger = pino(loggerOptions(config))
+  const logger = pino({
+    ...loggerOptions(config),
+    // a dev dependency: only `npm run dev` asks for it
+    ...(options.prettyLogs === true ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  })
   const keyRing = await KeyRing.load(keysFile, logger)
   const presets = await loadPresets(config.presetsFile)
   const app = await buildApp(config, { keyRing, presets, logger })
