@@ -102,7 +102,33 @@ function oneImageSource (fields: StylizeFields, upload: Buffer | undefined, maxU
   return { kind: 'bytes', bytes: decodeBase64Image(fields.image_base64 as string, maxUploadBytes), origin: 'base64' }
 }
 
+/** busboy's words for a body that is not well-formed multipart (the client's doing, not ours). */
+const MALFORMED_MULTIPART = /^(Multipart: Boundary not found|Part terminated early|Unexpected end of (form|multipart data)|Malformed part header)/
+
+/** Parser and stream failures caused by the client's body or its connection, as the contract's 400. */
+function clientBodyError (error: unknown): unknown {
+  const { message, code } = error as { message?: string, code?: string }
+  if (typeof message === 'string' && message.startsWith('Multipart: Boundary not found')) {
+    return new InvalidRequestError('multipart/form-data needs its boundary parameter in Content-Type')
+  }
+  if (typeof message === 'string' && MALFORMED_MULTIPART.test(message)) {
+    return new InvalidRequestError('the multipart body is malformed or ended before its closing boundary')
+  }
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET') {
+    return new InvalidRequestError('the client closed the connection before the whole body arrived')
+  }
+  return error
+}
+
 async function readMultipart (request: FastifyRequest, limits: InputLimits, checkFields: FieldsCheck): Promise<StylizeInput> {
+  try {
+    return await readMultipartParts(request, limits, checkFields)
+  } catch (error) {
+    throw clientBodyError(error)
+  }
+}
+
+async function readMultipartParts (request: FastifyRequest, limits: InputLimits, checkFields: FieldsCheck): Promise<StylizeInput> {
   const raw: Record<string, unknown> = Object.create(null)
   let upload: Buffer | undefined
   const parts = request.parts({ limits: { ...MULTIPART_LIMITS, fileSize: limits.maxUploadBytes } })
