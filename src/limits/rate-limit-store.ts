@@ -18,20 +18,20 @@ end
 return { current, ttl }
 `
 
-/** Fixed windows in memory, at most `maxKeys` of them (the oldest go first: a flood of addresses cannot grow it). */
-export class MemoryWindows {
+/** One bounded set of fixed windows (the oldest go first when it is full). */
+class WindowSet {
   readonly #windows = new Map<string, { count: number, resetAt: number }>()
-  readonly #maxKeys: number
+  readonly #max: number
 
-  constructor (maxKeys = 10_000) {
-    this.#maxKeys = maxKeys
+  constructor (max: number) {
+    this.#max = max
   }
 
   get size (): number {
     return this.#windows.size
   }
 
-  incr (key: string, windowMs: number, now = Date.now()): Count {
+  incr (key: string, windowMs: number, now: number): Count {
     let window = this.#windows.get(key)
     if (window === undefined || window.resetAt <= now) {
       this.#windows.delete(key)
@@ -44,13 +44,35 @@ export class MemoryWindows {
   }
 
   #prune (now: number): void {
-    if (this.#windows.size <= this.#maxKeys) return
+    if (this.#windows.size <= this.#max) return
     for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key)
     // Map order is insertion order: the first entries are the oldest windows.
     for (const key of this.#windows.keys()) {
-      if (this.#windows.size <= this.#maxKeys) break
+      if (this.#windows.size <= this.#max) break
       this.#windows.delete(key)
     }
+  }
+}
+
+/**
+ * Fixed windows in memory. Client keys (`key:<id>`) and addresses (`ip:<address>`) are bounded apart:
+ * a flood of addresses evicts only other addresses, never a key's window (which would reset its limit).
+ */
+export class MemoryWindows {
+  readonly #keys: WindowSet
+  readonly #addresses: WindowSet
+
+  constructor (maxAddresses = 10_000, maxKeys = 100_000) {
+    this.#addresses = new WindowSet(maxAddresses)
+    this.#keys = new WindowSet(maxKeys)
+  }
+
+  get size (): number {
+    return this.#keys.size + this.#addresses.size
+  }
+
+  incr (key: string, windowMs: number, now = Date.now()): Count {
+    return (key.startsWith('key:') ? this.#keys : this.#addresses).incr(key, windowMs, now)
   }
 }
 

@@ -62,3 +62,10 @@ test('Redis lost: the store counts in memory (no error), and shares again when R
   t.equal((await incr(store, 'key:a', 60_000)).current, 1, 'Redis again (restarted empty)')
   t.equal(await redis.client.get('rl-test:rl:key:a'), '1')
 })
+
+test('a flood of addresses evicts only addresses: a key\'s window is never reset by others', async (t) => {
+  const windows = new MemoryWindows(100)
+  t.same(windows.incr('key:app', 60_000, 0), { current: 1, ttl: 60_000 })
+  for (let i = 0; i < 1000; i++) windows.incr(`ip:198.51.100.${i}`, 60_000, 1)
+  t.same(windows.incr('key:app', 60_000, 2), { current: 2, ttl: 59_998 }, 'still the same window')
+})
