@@ -42,14 +42,19 @@ export interface AppDependencies {
   logger?: Logger
 }
 
+/** fastify 5 ignores a bare hop count: as a function, hop n (0 = the socket's peer) is trusted while n < hops. */
+function trustProxyOption (value: Config['trustProxy']): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof value !== 'number') return value
+  return (_address, hop) => hop < value
+}
+
 export async function buildApp (config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (deps.logger ?? pino(loggerOptions(config))) as FastifyBaseLogger,
     genReqId: requestIdOf,
     // our own completion line (ops/request-context.ts) replaces fastify's two per request
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
-    // fastify takes a hop count too, though its types omit it
-    trustProxy: config.trustProxy as boolean | string,
+    trustProxy: trustProxyOption(config.trustProxy),
     // while closing, ops/shutdown.ts answers new requests itself (503 UPSTREAM_BUSY with Retry-After)
     return503OnClosing: false,
     // against slow clients: the whole request must arrive within this, its headers within 30 s

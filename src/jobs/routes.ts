@@ -61,7 +61,7 @@ async function fromStore<T> (work: Promise<T>): Promise<T> {
 function imageUrlOf (request: FastifyRequest, config: Config, id: string): string {
   const path = `/jobs/${id}/image`
   const forwarded = request.headers['x-forwarded-host'] !== undefined || request.headers['x-forwarded-proto'] !== undefined
-  return config.trustProxy !== false && forwarded ? `${request.protocol}://${request.host}${path}` : path
+  return config.trustProxy !== false && config.trustProxy !== 0 && forwarded ? `${request.protocol}://${request.host}${path}` : path
 }
 
 export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
