@@ -8,7 +8,7 @@
 // failed instead of sending it again. A synchronous call also needs its waiter's heartbeat: a waiter
 // that left (client gone, replica dead) is never paid for.
 import { randomUUID } from 'node:crypto'
-import { Queue, Worker, type Job } from 'bullmq'
+import { DelayedError, Queue, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { BaseLogger } from 'pino'
 import { CallInterruptedError, runJob, type JobRunnerDeps } from '../jobs/runner.js'
@@ -85,7 +85,7 @@ export class FleetQueue implements JobQueue {
     // Workers block on Redis: a connection of their own that waits out an outage instead of failing fast.
     this.#workerConnection = new Redis(options.url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnectDelayMs })
     this.#workerConnection.on('error', () => {}) // the main connection's state logs outages
-    this.#worker = new Worker<FleetCall>(QUEUE_NAME, async (job) => { await this.#process(job) }, {
+    this.#worker = new Worker<FleetCall>(QUEUE_NAME, async (job, token) => { await this.#process(job, token) }, {
       connection: this.#workerConnection,
       prefix,
       concurrency: options.concurrency,
@@ -178,6 +178,8 @@ export class FleetQueue implements JobQueue {
   /** Shutdown's deadline: this replica's waiters still queued are refused; jobs stay queued for the fleet. */
   stop (): void {
     this.#stopped = true
+    // take no more calls: what is still queued waits for the other replicas, or for the restart
+    this.#worker.pause(true).catch(() => {})
     for (const wake of this.#waiters.values()) wake()
   }
 
@@ -246,9 +248,14 @@ export class FleetQueue implements JobQueue {
   }
 
   /** A worker's turn: the call, sent at most once, with the slot BullMQ gave it. */
-  async #process (job: Job<FleetCall>): Promise<void> {
+  async #process (job: Job<FleetCall>, token: string | undefined): Promise<void> {
     const id = job.id as string
     const data = job.data
+    if (this.#stopped && data.kind === 'job') {
+      // taken just as this replica stops: back in the queue, unsent, for another replica
+      await job.moveToDelayed(Date.now() + 1000, token)
+      throw new DelayedError()
+    }
     const claim = async (): Promise<void> => {
       const claimed = await this.#claimCall([this.#callKey(id), this.#waiterKey(id)], [this.#options.deadlineMs + LOCK_MS, data.kind === 'sync' ? '1' : '0'])
       if (claimed === 'gone') throw new UpstreamUnavailable('cancelled', 0)
