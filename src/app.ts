@@ -16,9 +16,7 @@ import { loggerOptions } from './logger.js'
 import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
 import { createQueues } from './jobs/queues.js'
-import type { JobRecord } from './jobs/job.js'
 import { jobRoutes } from './jobs/routes.js'
-import { WebhookSender } from './jobs/webhook.js'
 import { registerLoadShedding } from './ops/load-shedding.js'
 import { Metrics } from './ops/metrics.js'
 import { registerMetrics } from './ops/metrics-route.js'
@@ -113,32 +111,13 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   const quota = new DailyQuota(redis)
   const idempotency = new Idempotency(redis, { ttlMs: config.idempotencyTtlMs, waitMs: config.idempotencyWaitMs })
   // one queue for /stylize and jobs: the fleet's on BullMQ with REDIS_URL, else this process's gate
-  const finished = (record: JobRecord): void => {
-    metrics.jobStatus(record.status)
-    webhooks?.deliver(record)
-  }
-  const queues = createQueues(app, config, { redis, caller, quota, onFinished: finished })
-  metrics.watchFleetDepth(queues.depth)
-  const webhooks = config.webhookSecret === undefined
-    ? undefined
-    : new WebhookSender({
-      secret: config.webhookSecret,
-      maxAttempts: config.webhookMaxAttempts,
-      allowHosts: config.webhookAllowHosts,
-      store: queues.store,
-      log: app.log,
-      onOutcome: (outcome) => { metrics.webhookOutcome(outcome) }
-    })
-  if (webhooks !== undefined) {
-    if (queues.durableWebhooks !== undefined) webhooks.schedule(queues.durableWebhooks(webhooks))
-    app.addHook('onClose', async () => { await webhooks.close() })
-  }
+  const queues = createQueues(app, config, { redis, caller, quota, metrics })
   const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
   await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })
   await app.register(stylizeRoutes, { config, presets, upstream: queues.upstream, quota, idempotency })
   await app.register(jobRoutes, {
-    config, presets, queue: queues.jobs, store: queues.store, events: queues.events, quota, idempotency, onQueued: () => { metrics.jobStatus('queued') }, onFinished: finished
+    config, presets, queue: queues.jobs, store: queues.store, events: queues.events, quota, idempotency, onQueued: () => { metrics.jobStatus('queued') }, onFinished: queues.finished
   })
   if (config.demoPage) await app.register(demoRoutes)
   await app.register(docsRoutes, { openapi: readOpenApiDocument() })

@@ -14,7 +14,7 @@ export interface JobQueue {
   submit: (call: QueuedCall) => Promise<void>
   /** where a queued job stands in the (fleet's) queue */
   place: (jobId: string) => Promise<QueuePlace | undefined>
-  /** takes a job out of the queue before its call; false once a worker has it */
+  /** takes a job out of the queue (its record already says cancelled); false once a worker has it */
   cancel: (jobId: string) => Promise<boolean>
 }
 
@@ -39,6 +39,8 @@ export class LocalJobQueue implements JobQueue {
   }
 
   async submit (call: QueuedCall): Promise<void> {
+    const refusal = this.#caller.refusalNow()
+    if (refusal !== undefined) throw refusal
     const leave = new AbortController()
     this.#waiting.set(call.jobId, leave)
     const run = runJob(this.#runner, call, async (options) => await this.#caller.call(call.body, {

@@ -1,5 +1,5 @@
-// Picks the one queue every upstream call waits in, with the job store and change notices that go with it:
-// BullMQ and Redis for the fleet when REDIS_URL is set, this process's gate and memory otherwise.
+// Picks the one queue every upstream call waits in, with the job store, change notices and webhooks that go
+// with it: BullMQ and Redis for the fleet when REDIS_URL is set, this process's gate and memory otherwise.
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config-types.js'
 import type { DailyQuota } from '../limits/quota.js'
@@ -11,7 +11,9 @@ import { LocalJobQueue, type JobQueue } from './queue.js'
 import type { JobRunnerDeps } from './runner.js'
 import { MemoryJobStore, type JobStore } from './store.js'
 import { RedisJobStore } from './store-redis.js'
-import type { RetryScheduler, WebhookSender } from './webhook.js'
+import type { Metrics } from '../ops/metrics.js'
+import type { JobRecord } from './job.js'
+import { WebhookSender } from './webhook.js'
 import { WebhookQueue } from './webhook-queue.js'
 
 export interface Queues {
@@ -22,29 +24,44 @@ export interface Queues {
   events: JobEvents
   /** shutdown's deadline: refuse what still waits on this replica */
   stop: () => void
-  /** calls waiting in the (fleet's) queue */
-  depth: () => number
-  /** with Redis: webhook retries on the fleet's durable queue */
-  durableWebhooks?: (sender: WebhookSender) => RetryScheduler
+  /** a job ended (its metrics, its webhook) */
+  finished: (record: JobRecord) => void
 }
 
 export function createQueues (
   app: FastifyInstance,
   config: Config,
-  deps: { redis: RedisConnection | undefined, caller: UpstreamCaller, quota: DailyQuota, onFinished?: JobRunnerDeps['onFinished'] }
+  deps: { redis: RedisConnection | undefined, caller: UpstreamCaller, quota: DailyQuota, metrics: Metrics }
 ): Queues {
-  const { redis, caller } = deps
+  const { redis, caller, metrics } = deps
   const store = redis === undefined ? new MemoryJobStore(config.jobTtlMs) : new RedisJobStore(redis, config.jobTtlMs)
   const events = new JobEvents(redis)
-  const runner: JobRunnerDeps = { store, events, quota: deps.quota, log: app.log, onFinished: deps.onFinished }
-  if (redis === undefined || config.redisUrl === undefined) {
+  const webhooks = config.webhookSecret === undefined
+    ? undefined
+    : new WebhookSender({
+      secret: config.webhookSecret,
+      maxAttempts: config.webhookMaxAttempts,
+      allowHosts: config.webhookAllowHosts,
+      store,
+      log: app.log,
+      onOutcome: (outcome) => { metrics.webhookOutcome(outcome) }
+    })
+  const finished = (record: JobRecord): void => {
+    metrics.jobStatus(record.status)
+    webhooks?.deliver(record)
+  }
+  const runner: JobRunnerDeps = { store, events, quota: deps.quota, log: app.log, onFinished: finished }
+  // onClose hooks run last-added first: the webhooks close after the queue, so jobs ending in its drain still call back
+  const closeWebhooks = async (): Promise<void> => { await webhooks?.close() }
+  if (redis === undefined) {
     const local = new LocalJobQueue(caller, runner)
+    app.addHook('onClose', closeWebhooks)
     app.addHook('onClose', async () => { await local.drain(); await store.close() })
-    return { upstream: caller, jobs: local, store, events, stop: () => {}, depth: () => caller.stats.queueDepth }
+    metrics.watchFleetDepth(() => caller.stats.queueDepth)
+    return { upstream: caller, jobs: local, store, events, stop: () => {}, finished }
   }
   const fleet = new FleetQueue({
     redis,
-    url: config.redisUrl,
     caller,
     concurrency: config.upstreamConcurrency,
     queueMax: config.upstreamQueueMax,
@@ -53,14 +70,12 @@ export function createQueues (
     runner,
     logger: app.log
   })
+  // last of all the workers' connection, which the webhook queue's worker uses too
+  app.addHook('onClose', async () => { await fleet.closeConnection() })
+  app.addHook('onClose', closeWebhooks)
   app.addHook('onClose', async () => { await fleet.close() })
-  return {
-    upstream: fleet,
-    jobs: fleet,
-    store,
-    events,
-    stop: () => { fleet.stop() },
-    depth: () => fleet.depth,
-    durableWebhooks: (sender) => new WebhookQueue(redis, fleet.workerConnection, sender, store)
-  }
+  // webhook retries on the fleet's durable queue, so that a replica that stops does not drop them
+  webhooks?.schedule(new WebhookQueue(redis, fleet.workerConnection, webhooks, store))
+  metrics.watchFleetDepth(() => fleet.depth)
+  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() }, finished }
 }

@@ -66,6 +66,9 @@ function imageUrlOf (request: FastifyRequest, config: Config, id: string): strin
 
 export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
   const { config, queue, store, events } = options
+  // long polls answer at once when the service begins to stop, rather than holding the shutdown
+  const closing = new AbortController()
+  app.addHook('preClose', async () => { closing.abort() })
 
   /** 503 while a durable job cannot be promised (Redis lost): nothing is accepted that could be lost. */
   const requireStore = (): void => {
@@ -147,7 +150,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
     let record = await ownJob(request)
     if (waitMs > 0 && !FINAL_STATUSES.has(record.status)) {
       const until = performance.now() + waitMs
-      const gone = clientGoneSignal(request, reply)
+      const gone = AbortSignal.any([clientGoneSignal(request, reply), closing.signal])
       for (let left = waitMs; left > 0 && !gone.aborted && !FINAL_STATUSES.has(record.status); left = until - performance.now()) {
         await events.next(record.id, Math.min(left, WAIT_LOOK_MS), gone)
         record = await fromStore(store.get(record.id)) ?? record
@@ -168,10 +171,14 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
 
   app.delete<{ Params: { id: string } }>('/jobs/:id', { config: { requiresKey: true } }, async (request) => {
     const record = await ownJob(request)
-    if (record.status !== 'queued' || !await queue.cancel(record.id)) {
-      throw new JobNotCancellableError(`the job is ${record.status === 'queued' ? 'running' : record.status}; only a queued job can be cancelled`)
+    // the record decides, atomically: a worker starts a job only while it is still queued
+    const cancelled = await fromStore(store.update(record.id, { status: 'cancelled', finishedAt: new Date().toISOString() }, ['queued']))
+    if (cancelled === undefined) {
+      const now = await fromStore(store.get(record.id)) ?? record
+      throw new JobNotCancellableError(`the job is ${now.status}; only a queued job can be cancelled`)
     }
-    const cancelled = await fromStore(store.update(record.id, { status: 'cancelled', finishedAt: new Date().toISOString() })) ?? record
+    // out of the queue too, so that it holds no place (a worker that has it already will skip it)
+    await queue.cancel(record.id).catch(() => false)
     if (record.quotaDay !== undefined) await options.quota.giveBack(record.keyId, record.quotaDay)
     await events.changed(record.id)
     request.log.info({ jobId: record.id }, 'job cancelled')

@@ -57,20 +57,25 @@ export async function runJob (deps: JobRunnerDeps, call: QueuedCall, send: SendC
   }
   const log = deps.log.child({ requestId: record.requestId, jobId: record.id })
   let result: UpstreamResult
+  let sent = false
   try {
     result = await send({
       clientSeed: call.clientSeed,
       log,
       beforeCall: async () => {
-        const current = await store.get(record.id)
-        if (current?.status !== 'queued') throw new JobGoneError()
-        await store.update(record.id, { status: 'running', startedAt: new Date().toISOString() })
+        // only a job still queued starts: a cancel that won the race keeps it unsent
+        const running = await store.update(record.id, { status: 'running', startedAt: new Date().toISOString() }, ['queued'])
+        if (running === undefined) throw new JobGoneError()
+        sent = true
         await events.changed(record.id)
       }
     })
   } catch (error) {
     if (error instanceof JobGoneError || (error instanceof UpstreamUnavailable && error.reason === 'cancelled')) return
-    if (error instanceof CallInterruptedError) return await finish(deps, record, 'failed', { error: INTERRUPTED })
+    // cut after it was sent (the shutdown deadline): it may have been billed, so not "retry later"
+    if (error instanceof CallInterruptedError || (sent && error instanceof UpstreamUnavailable)) {
+      return await finish(deps, record, 'failed', { error: INTERRUPTED })
+    }
     if (error instanceof UpstreamCallError) {
       log.warn({ upstream: { kind: error.kind, code: error.upstreamCode, status: error.httpStatus, requestId: error.upstreamRequestId } }, 'job upstream call failed')
     } else if (!(error instanceof UpstreamUnavailable)) {
@@ -89,9 +94,11 @@ export async function runJob (deps: JobRunnerDeps, call: QueuedCall, send: SendC
 }
 
 async function finish (deps: JobRunnerDeps, record: JobRecord, status: JobStatus, patch: Partial<JobRecord>): Promise<void> {
-  const finished = await deps.store.update(record.id, { status, finishedAt: new Date().toISOString(), ...patch })
+  // once: a job another worker already ended (this one lost its lock meanwhile) keeps its end
+  const finished = await deps.store.update(record.id, { status, finishedAt: new Date().toISOString(), ...patch }, ['queued', 'running'])
+  if (finished === undefined) return
   if (status === 'failed' && record.quotaDay !== undefined) await deps.quota.giveBack(record.keyId, record.quotaDay)
   await deps.events.changed(record.id)
   deps.log.info({ requestId: record.requestId, jobId: record.id, status, code: patch.error?.code }, 'job finished')
-  if (finished !== undefined) deps.onFinished?.(finished)
+  deps.onFinished?.(finished)
 }

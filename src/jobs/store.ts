@@ -1,12 +1,15 @@
 // Where jobs and their result bytes are kept: this process's memory, or Redis (store-redis.ts) so that
 // any replica answers for any job. Finished jobs are dropped JOB_TTL_MS after they end.
-import type { JobRecord } from './job.js'
+import type { JobRecord, JobStatus } from './job.js'
 
 export interface JobStore {
   create: (record: JobRecord) => Promise<void>
   get: (id: string) => Promise<JobRecord | undefined>
-  /** Writes the changed fields; a finished job is kept for the TTL from now on. Undefined when it is gone. */
-  update: (id: string, patch: Partial<JobRecord>) => Promise<JobRecord | undefined>
+  /**
+   * Writes the changed fields, atomically, only while the job's status is one of `from` (when given); the
+   * job is kept for the TTL from now on. Undefined when it is gone or its status was another.
+   */
+  update: (id: string, patch: Partial<JobRecord>, from?: readonly JobStatus[]) => Promise<JobRecord | undefined>
   setImage: (id: string, bytes: Buffer) => Promise<void>
   getImage: (id: string) => Promise<Buffer | undefined>
   close: () => Promise<void>
@@ -32,9 +35,9 @@ export class MemoryJobStore implements JobStore {
     return entry === undefined ? undefined : { ...entry.record }
   }
 
-  async update (id: string, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
+  async update (id: string, patch: Partial<JobRecord>, from?: readonly JobStatus[]): Promise<JobRecord | undefined> {
     const entry = this.#live(id)
-    if (entry === undefined) return undefined
+    if (entry === undefined || (from !== undefined && !from.includes(entry.record.status))) return undefined
     entry.record = { ...entry.record, ...patch }
     entry.expiresAt = Date.now() + this.#ttlMs
     return { ...entry.record }

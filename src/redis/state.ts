@@ -37,8 +37,8 @@ export class RedisState {
     this.#transitions++
     if (up) {
       this.#log.info({ redis: 'up', transitions: this.#transitions }, this.#everUp
-        ? 'Redis is back: limits, quotas, idempotency and upstream slots are shared again'
-        : 'Redis connected: limits, quotas, idempotency and upstream slots are shared')
+        ? 'Redis is back: limits, quotas, idempotency, jobs and the upstream queue are shared again'
+        : 'Redis connected: limits, quotas, idempotency, jobs and the upstream queue are shared')
       this.#everUp = true
     } else this.#log.warn({ redis: 'down', reason: this.#reason, transitions: this.#transitions }, 'Redis lost: this replica acts alone from memory until it returns')
     for (const listener of this.#listeners) listener(up)

@@ -9,7 +9,7 @@ import { requestFingerprint } from '../limits/idempotency-fingerprint.js'
 import { upstreamImageField } from './image-field.js'
 import { readStylizeInput, type ImageSource } from './input.js'
 import { DEFAULT_PRESET, upstreamParameters, type Preset } from './presets.js'
-import type { StylizeFields } from './schema.js'
+import { StylizeFieldsSchema, type StylizeFields } from './schema.js'
 
 /** One stylization as the client asked for it, checked against its key's policy. */
 export interface StylizeCall {
@@ -33,8 +33,8 @@ function authorise (key: ClientKey, presetName: string, presets: Record<string, 
   return preset
 }
 
-const STYLIZE_FIELDS = new Set(['preset', 'return_url', 'prompt', 'strength', 'seed', 'scale', 'ddim_steps', 'lora_multipers',
-  'clip_skip', 'canny_weight', 'i2i_keep_texture', 'long_resolution', 'id_scale', 'logo_info'])
+/** /stylize's own fields (the image sources aside): anything else a route's schema adds is `extra`. */
+const STYLIZE_FIELDS = new Set(Object.keys(StylizeFieldsSchema.properties))
 
 export async function readStylizeCall (
   request: FastifyRequest,

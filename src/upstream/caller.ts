@@ -28,8 +28,6 @@ export interface UpstreamCallerOptions {
   breakerCooldownMs: number
   logger: CallerLogger
   observer?: UpstreamObserver
-  /** how often a waiting queue asks the slot source again */
-  pollIntervalMs?: number
   random?: () => number
 }
 
@@ -86,10 +84,8 @@ export class UpstreamCaller {
       concurrency: options.concurrency,
       queueMax: options.queueMax,
       queueTimeoutMs: options.queueTimeoutMs,
-      pollIntervalMs: options.pollIntervalMs,
       initialServiceMs: Math.min(options.deadlineMs, 5000),
-      observer: this.#observer,
-      onSourceError: (error) => { options.logger.warn({ reason: (error as Error).message }, 'upstream slot source failed; waiting') }
+      observer: this.#observer
     })
     this.#breaker = new CircuitBreaker({
       threshold: options.breakerThreshold,

@@ -9,12 +9,13 @@
 // that left (client gone, replica dead) is never paid for.
 import { randomUUID } from 'node:crypto'
 import { DelayedError, Queue, Worker, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { BaseLogger } from 'pino'
+import type { JobEvents } from '../jobs/events.js'
 import { CallInterruptedError, runJob, type JobRunnerDeps } from '../jobs/runner.js'
 import type { QueuedCall, QueuePlace } from '../jobs/job.js'
 import type { JobQueue } from '../jobs/queue.js'
-import { reconnectDelayMs, type RedisConnection } from '../redis/connection.js'
+import type { RedisConnection } from '../redis/connection.js'
 import { defineScript, type Script } from '../redis/script.js'
 import type { CallOptions, UpstreamCaller } from './caller.js'
 import { UpstreamCallError, type UpstreamResult } from './response.js'
@@ -48,7 +49,6 @@ const DEPTH_REFRESH_MS = 250
 
 export interface FleetQueueOptions {
   redis: RedisConnection
-  url: string
   /** runs the calls: its breaker and retry policy; its own gate only while Redis is lost */
   caller: UpstreamCaller
   concurrency: number
@@ -67,9 +67,10 @@ export class FleetQueue implements JobQueue {
   readonly #worker: Worker
   readonly #claimCall: Script
   readonly #serviceTime: ServiceTime
-  readonly #doneChannel: string
-  /** synchronous calls this replica waits for, by id: told when their outcome is stored */
-  readonly #waiters = new Map<string, () => void>()
+  /** a synchronous call's outcome is announced as a change of `sync:<id>` */
+  readonly #events: JobEvents
+  /** wakes this replica's waiting synchronous calls (shutdown) */
+  readonly #stopping = new AbortController()
   readonly #depthTimer: NodeJS.Timeout
   #depth = 0
   #stopped = false
@@ -83,7 +84,7 @@ export class FleetQueue implements JobQueue {
     this.#queue = new Queue(QUEUE_NAME, { connection: redis.client, prefix, streams: { events: { maxLen: 1000 } } })
     this.#queue.on('error', (error) => { options.logger.warn({ reason: error.message }, 'fleet queue error') })
     // Workers block on Redis: a connection of their own that waits out an outage instead of failing fast.
-    this.#workerConnection = new Redis(options.url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnectDelayMs })
+    this.#workerConnection = redis.client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined })
     this.#workerConnection.on('error', () => {}) // the main connection's state logs outages
     this.#worker = new Worker<FleetCall>(QUEUE_NAME, async (job, token) => { await this.#process(job, token) }, {
       connection: this.#workerConnection,
@@ -99,10 +100,7 @@ export class FleetQueue implements JobQueue {
       if (job !== undefined) void this.#failedByQueue(job, error)
     })
     this.#claimCall = defineScript(redis.client, 'stylizeClaimCall', 2, CLAIM_CALL_LUA)
-    this.#doneChannel = `${redis.prefix}sync:done`
-    const subscriber = redis.subscriber()
-    subscriber.on('message', (channel: string, id: string) => { if (channel === this.#doneChannel) this.#waiters.get(id)?.() })
-    subscriber.subscribe(this.#doneChannel).catch(() => {})
+    this.#events = options.runner.events
     // every replica sets the account's limit; a Redis that restarted empty learns it again
     const setLimit = (): void => { this.#queue.setGlobalConcurrency(options.concurrency).catch(() => {}) }
     setLimit()
@@ -147,7 +145,9 @@ export class FleetQueue implements JobQueue {
       await this.#redis.client.set(waiterKey, '1', 'PX', WAITER_TTL_MS)
       await this.#queue.add('sync', { kind: 'sync', body, clientSeed: options.clientSeed }, { jobId: id, removeOnComplete: true, removeOnFail: true })
     } catch {
-      // Redis failed just now: this replica acts alone
+      // Redis failed just now: this replica acts alone; should the add have landed, no worker sends it (no waiter)
+      await this.#redis.client.del(waiterKey).catch(() => {})
+      await this.cancel(id)
       return await this.#options.caller.call(body, options)
     }
     return await this.#awaitOutcome(id, options.signal)
@@ -180,7 +180,7 @@ export class FleetQueue implements JobQueue {
     this.#stopped = true
     // take no more calls: what is still queued waits for the other replicas, or for the restart
     this.#worker.pause(true).catch(() => {})
-    for (const wake of this.#waiters.values()) wake()
+    this.#stopping.abort()
   }
 
   async close (): Promise<void> {
@@ -188,18 +188,21 @@ export class FleetQueue implements JobQueue {
     clearInterval(this.#depthTimer)
     await this.#worker.close()
     await this.#queue.close()
-    await this.#redis.subscriber().unsubscribe(this.#doneChannel).catch(() => {})
+  }
+
+  /** After every worker on it has closed (this queue's, the webhooks'). */
+  async closeConnection (): Promise<void> {
     try { await this.#workerConnection.quit() } catch { this.#workerConnection.disconnect() }
   }
 
   /** Waits for a synchronous call's outcome; leaves the queue when the client goes, the wait runs out or we stop. */
   async #awaitOutcome (id: string, signal: AbortSignal | undefined): Promise<UpstreamResult> {
     const { queueTimeoutMs, deadlineMs } = this.#options
+    let leaving: UpstreamUnavailable | undefined
     const heartbeat = setInterval(() => {
-      this.#redis.client.pexpire(this.#waiterKey(id), WAITER_TTL_MS).catch(() => {})
+      if (leaving === undefined) this.#redis.client.pexpire(this.#waiterKey(id), WAITER_TTL_MS).catch(() => {})
     }, WAITER_TTL_MS / 3)
     const startedAt = performance.now()
-    let leaving: UpstreamUnavailable | undefined
     try {
       for (;;) {
         const outcome = await this.#readOutcome(id)
@@ -209,11 +212,13 @@ export class FleetQueue implements JobQueue {
           if (this.#stopped) leaving = new UpstreamUnavailable('shutting_down', 1000)
           else if (signal?.aborted === true) leaving = new UpstreamUnavailable('cancelled', 0)
           else if (waited >= queueTimeoutMs) leaving = new UpstreamUnavailable('queue_timeout', this.#serviceTime.estimateWaitMs(this.#depth, this.#options.concurrency))
-          // still queued: taken out, never paid; already running: its outcome is awaited all the same
-          if (leaving !== undefined && await this.cancel(id)) throw leaving
+          if (leaving !== undefined && await this.#leave(id)) throw leaving
         }
         if (waited >= queueTimeoutMs + deadlineMs + 5000) throw new UpstreamCallError({ kind: 'timeout', code: 'deadline', bodySent: true })
-        await this.#nextNotice(id, signal, leaving === undefined ? Math.max(1, queueTimeoutMs - waited) : 1000)
+        // a notice lost with a Redis blip is made up for by looking again every second
+        // (once leaving, only the outcome is awaited: no signal wakes it early any more)
+        const wake = leaving !== undefined ? undefined : AbortSignal.any([this.#stopping.signal, ...(signal === undefined ? [] : [signal])])
+        await this.#events.next(`sync:${id}`, Math.min(1000, Math.max(1, queueTimeoutMs - waited)), wake)
       }
     } finally {
       clearInterval(heartbeat)
@@ -221,19 +226,18 @@ export class FleetQueue implements JobQueue {
     }
   }
 
-  async #nextNotice (id: string, signal: AbortSignal | undefined, maxMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.#waiters.delete(id)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      // a notice lost with a Redis blip is made up for by looking again every second
-      const timer = setTimeout(done, Math.min(maxMs, 1000))
-      this.#waiters.set(id, done)
-      signal?.addEventListener('abort', done, { once: true })
-    })
+  /**
+   * Takes a synchronous call back before it is sent: without its waiter's heartbeat no worker will claim
+   * it. False when a worker claimed it already: its outcome is then awaited all the same.
+   */
+  async #leave (id: string): Promise<boolean> {
+    try {
+      await this.#redis.client.del(this.#waiterKey(id))
+      await this.cancel(id)
+      return await this.#redis.client.exists(this.#callKey(id)) === 0
+    } catch {
+      return false
+    }
   }
 
   async #readOutcome (id: string): Promise<SyncOutcome | undefined> {
@@ -257,7 +261,7 @@ export class FleetQueue implements JobQueue {
       throw new DelayedError()
     }
     const claim = async (): Promise<void> => {
-      const claimed = await this.#claimCall([this.#callKey(id), this.#waiterKey(id)], [this.#options.deadlineMs + LOCK_MS, data.kind === 'sync' ? '1' : '0'])
+      const claimed = await this.#claimCall([this.#callKey(id), this.#waiterKey(id)], [this.#claimTtlMs, data.kind === 'sync' ? '1' : '0'])
       if (claimed === 'gone') throw new UpstreamUnavailable('cancelled', 0)
       if (claimed === 'started') throw new CallInterruptedError()
     }
@@ -284,7 +288,7 @@ export class FleetQueue implements JobQueue {
       outcome = this.#outcomeOf(error)
     }
     await this.#redis.client.set(this.#outcomeKey(id), JSON.stringify(outcome), 'PX', OUTCOME_TTL_MS)
-    await this.#redis.client.publish(this.#doneChannel, id)
+    await this.#events.changed(`sync:${id}`)
   }
 
   #outcomeOf (error: unknown): SyncOutcome {
@@ -317,6 +321,11 @@ export class FleetQueue implements JobQueue {
   async #refreshDepth (): Promise<void> {
     if (!this.#redis.state.up) return
     this.#depth = await this.#queue.getWaitingCount().catch(() => this.#depth)
+  }
+
+  /** longer than any waiter and any stalled comeback, so a claim is never forgotten while it matters */
+  get #claimTtlMs (): number {
+    return this.#options.queueTimeoutMs + this.#options.deadlineMs + LOCK_MS + STALLED_CHECK_MS + 60_000
   }
 
   #waiterKey (id: string): string {

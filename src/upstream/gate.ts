@@ -1,4 +1,5 @@
-// The concurrency gate: a per-replica FIFO queue in front of a SlotSource (memory or Redis leases).
+// The concurrency gate: this replica's FIFO queue in front of its UPSTREAM_CONCURRENCY slots (alone, or while
+// Redis is lost; with Redis the fleet queue, fleet-queue.ts, bounds the calls).
 // Bounded in length and in wait; a waiter whose caller gives up leaves at once and never calls.
 import type { UpstreamObserver } from './observer.js'
 import { ServiceTime } from './service-time.js'
@@ -11,13 +12,9 @@ export interface GateOptions {
   concurrency: number
   queueMax: number
   queueTimeoutMs: number
-  /** how often a waiting queue asks the source again: a Redis slot may free on another replica, or expire */
-  pollIntervalMs?: number
   /** what one call is assumed to take until calls are measured */
   initialServiceMs?: number
   observer?: Pick<UpstreamObserver, 'queueWait' | 'refused'>
-  /** a source that fails (Redis lost) counts as "no slot now"; this hears why */
-  onSourceError?: (error: unknown) => void
 }
 
 export interface AcquireOptions {
@@ -42,7 +39,6 @@ export class ConcurrencyGate {
   readonly #serviceTime: ServiceTime
   #pumping = false
   #pumpAgain = false
-  #poll: NodeJS.Timeout | undefined
   #closed = false
 
   constructor (options: GateOptions) {
@@ -110,7 +106,6 @@ export class ConcurrencyGate {
         signal?.removeEventListener('abort', onAbort)
         const index = this.#queue.indexOf(waiter)
         if (index >= 0) this.#queue.splice(index, 1)
-        this.#schedulePoll()
       }
       const onAbort = (): void => {
         leave()
@@ -133,7 +128,6 @@ export class ConcurrencyGate {
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#queue.push(waiter)
-      this.#schedulePoll()
       void this.#pump()
     })
   }
@@ -155,12 +149,7 @@ export class ConcurrencyGate {
   }
 
   async #tryAcquire (): Promise<SlotLease | undefined> {
-    try {
-      return await this.#options.source.tryAcquire()
-    } catch (error) {
-      this.#options.onSourceError?.(error)
-      return undefined
-    }
+    return await this.#options.source.tryAcquire()
   }
 
   #granted (lease: SlotLease, startedAt: number): SlotLease {
@@ -204,16 +193,5 @@ export class ConcurrencyGate {
     } finally {
       this.#pumping = false
     }
-  }
-
-  #schedulePoll (): void {
-    if (this.#queue.length === 0 || this.#closed) {
-      clearInterval(this.#poll)
-      this.#poll = undefined
-      return
-    }
-    if (this.#poll !== undefined) return
-    this.#poll = setInterval(() => { void this.#pump() }, this.#options.pollIntervalMs ?? 250)
-    this.#poll.unref()
   }
 }

@@ -1,5 +1,5 @@
-// Where upstream call slots come from: this process's memory, or Redis leases shared by every replica.
-// The concurrency gate (a per-replica FIFO queue) takes slots from one of these.
+// Where upstream call slots come from: this process's memory (memory-slots.ts); the fleet queue needs none.
+// The concurrency gate (this replica's FIFO queue) takes slots from one of these.
 
 export interface SlotLease {
   /** gives the slot back; safe to call twice */
