@@ -291,17 +291,24 @@ function setRunning (controller) {
   $('result').closest('figure').setAttribute('aria-busy', String(controller !== undefined))
 }
 
-async function stylize () {
+/** The form and the photo as one body, ready to send; undefined (and the person told) without a photo. */
+function photoRequest () {
   if (file === undefined) {
     showError({ title: 'Choose a photo first.', detail: 'Drop a JPEG, PNG or WebP photo on the drop zone, or choose a file.' })
     fileInput.focus()
-    return
+    return undefined
   }
   storeKey()
   clearError()
   clearResult()
   const fields = formFields()
   fields.append('image', file, file.name)
+  return fields
+}
+
+async function stylize () {
+  const fields = photoRequest()
+  if (fields === undefined) return
   const controller = new AbortController()
   setRunning(controller)
   status.textContent = 'Stylizing… this takes a few seconds.'
@@ -343,16 +350,8 @@ async function stylize () {
 let currentJob
 
 async function submitJob () {
-  if (file === undefined) {
-    showError({ title: 'Choose a photo first.', detail: 'Drop a JPEG, PNG or WebP photo on the drop zone, or choose a file.' })
-    fileInput.focus()
-    return
-  }
-  storeKey()
-  clearError()
-  clearResult()
-  const fields = formFields()
-  fields.append('image', file, file.name)
+  const fields = photoRequest()
+  if (fields === undefined) return
   status.textContent = 'Sending the job…'
   try {
     const response = await fetch('/jobs', { method: 'POST', headers: authHeaders(), body: fields })

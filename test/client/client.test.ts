@@ -8,7 +8,8 @@ import { Readable } from 'node:stream'
 import sharp from 'sharp'
 import { test } from 'tap'
 import { request } from 'undici'
-import { CONTRACT_ERROR_CODES, StylizeClient, StylizeError, parseRetryAfter, type StylizeParameters } from '../../src/client/index.js'
+import { CONTRACT_ERROR_CODES, StylizeClient, StylizeError, parseRetryAfter, type Job, type StylizeParameters } from '../../src/client/index.js'
+import type { JobView } from '../../src/jobs/job.js'
 import * as serverErrors from '../../src/errors.js'
 import type { StylizeFields } from '../../src/stylize/schema.js'
 import { DEFAULT_KEYS, photo, startEmulator, startProxy, tempDir } from '../fixtures/harness.js'
@@ -22,6 +23,9 @@ const toClient = (fields: ServerParameters): StylizeParameters => fields
 const toServer = (parameters: StylizeParameters): ServerParameters => parameters
 void toClient
 void toServer
+// and the job the client reads is the job the server writes
+const toClientJob = (view: JobView): Job => view
+void toClientJob
 
 async function setUp (t: Teardown, options: { latencyMs?: number, env?: Record<string, string>, faults?: Array<{ name: '50411', probability: number }> } = {}) {
   const emulator = await startEmulator(t, { latencyMs: options.latencyMs ?? 0, faults: options.faults ?? [] })

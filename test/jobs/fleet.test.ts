@@ -13,6 +13,19 @@ import { startFleet } from './fixtures/fleet.js'
 const WEB = DEFAULT_KEYS[0]!.key
 const OTHER = DEFAULT_KEYS[1]!.key
 
+/** An upstream that holds its first call until `release` (or the test's end), so a test knows it is in flight. */
+async function heldUpstream (t: Parameters<typeof startFleet>[0]) {
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  t.teardown(() => { release() })
+  const image = await photo(800, 600)
+  const upstream = await startRecordingUpstream(t, async (request) => {
+    if (upstream.requests.indexOf(request) === 0) await held
+    return successAnswer(image)
+  })
+  return { upstream, release: () => { release() } }
+}
+
 test('a job submitted on one replica is collected on the other; another key sees 404', async (t) => {
   const fleet = await startFleet(t, { emulator: { latencyMs: 200 } })
   const [a, b] = await Promise.all([fleet.replica(), fleet.replica()])
@@ -57,14 +70,7 @@ test('UPSTREAM_CONCURRENCY=2 holds for a mix of /stylize and jobs across both re
 
 test('SIGKILL during a job\'s call: that job fails after exactly one upstream call; its queued neighbour runs elsewhere', async (t) => {
   // the first call is held until the test ends, so its worker is surely inside it when killed
-  let release: () => void = () => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  t.teardown(() => { release() })
-  const image = await photo(800, 600)
-  const upstream = await startRecordingUpstream(t, async (request) => {
-    if (upstream.requests.indexOf(request) === 0) await held
-    return successAnswer(image)
-  })
+  const { upstream } = await heldUpstream(t)
   const fleet = await startFleet(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
   const a = await fleet.replica()
   const first = (await submitJob(a.url, WEB)).json.job_id as string
@@ -97,14 +103,7 @@ test('both replicas restarted: the queued jobs are kept and run', async (t) => {
 })
 
 test('a /stylize whose client leaves while queued in the fleet queue is removed and never paid', async (t) => {
-  let release: () => void = () => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  t.teardown(() => { release() })
-  const image = await photo(800, 600)
-  const upstream = await startRecordingUpstream(t, async (request) => {
-    if (upstream.requests.indexOf(request) === 0) await held
-    return successAnswer(image)
-  })
+  const { upstream, release } = await heldUpstream(t)
   const fleet = await startFleet(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
   const [a, b] = await Promise.all([fleet.replica(), fleet.replica()])
   const running = (await submitJob(a.url, WEB)).json.job_id as string
