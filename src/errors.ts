@@ -52,7 +52,7 @@ export interface ErrorBody {
 }
 
 /** Maps fastify's and its plugins' own errors onto the contract's codes. */
-function toContractError (error: FastifyError): FastifyError {
+function toContractError (error: FastifyError, bodyLimit: number | undefined): FastifyError {
   if (CONTRACT_CODES.has(error.code)) return error
   if (error.validation) return new InvalidRequestError(error.message)
   switch (error.code) {
@@ -60,6 +60,7 @@ function toContractError (error: FastifyError): FastifyError {
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return new UnsupportedMediaTypeError('the body must be multipart/form-data or application/json')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError(bodyLimit === undefined ? 'the request body is too large' : `the request body is larger than ${bodyLimit} bytes`)
     case 'FST_REQ_FILE_TOO_LARGE':
     case 'FST_PARTS_LIMIT':
     case 'FST_FILES_LIMIT':
@@ -92,7 +93,7 @@ export function registerErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler(async (raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     // Refused before its body was all read (auth, rate limit, busy, limits): see ops/unread-body.ts.
     if (!await discardUnreadBody(request.raw)) void reply.header('connection', 'close')
-    const error = toContractError(raw)
+    const error = toContractError(raw, request.routeOptions?.bodyLimit)
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 500 && error.code === 'INTERNAL_ERROR') {
       request.log.error({ err: raw }, 'request failed')

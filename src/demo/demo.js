@@ -60,8 +60,11 @@ function authHeaders () {
   return key === '' ? {} : { authorization: `Bearer ${key}` }
 }
 
+/** the last key the server refused: never remembered */
+let refusedKey
+
 function storeKey () {
-  if (remember.checked && currentKey() !== '') localStorage.setItem(KEY_STORAGE, currentKey())
+  if (remember.checked && currentKey() !== '' && currentKey() !== refusedKey) localStorage.setItem(KEY_STORAGE, currentKey())
   else localStorage.removeItem(KEY_STORAGE)
 }
 
@@ -77,6 +80,13 @@ async function loadPresets () {
     const body = await readJson(response)
     if (!response.ok) {
       keyStatus.textContent = `Presets not loaded: ${body?.code ?? response.status}: ${MESSAGES[body?.code] ?? body?.message ?? response.statusText}`
+      // a refused key is not kept, and the previous key's presets do not stay listed
+      if (response.status === 401) {
+        refusedKey = currentKey()
+        localStorage.removeItem(KEY_STORAGE)
+      }
+      presets = []
+      fillPresets(false)
       return
     }
     presets = body.presets

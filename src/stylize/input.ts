@@ -106,8 +106,14 @@ function oneImageSource (fields: StylizeFields, upload: Buffer | undefined, maxU
 const MALFORMED_MULTIPART = /^(Multipart: Boundary not found|Part terminated early|Unexpected end of (form|multipart data)|Malformed part header)/
 
 /** Parser and stream failures caused by the client's body or its connection, as the contract's 400. */
-function clientBodyError (error: unknown): unknown {
+function clientBodyError (error: unknown, limits: InputLimits): unknown {
   const { message, code } = error as { message?: string, code?: string }
+  // the plugin's own limit errors, told with the limit that was passed
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return new PayloadTooLargeError(`the image is larger than ${limits.maxUploadBytes} bytes`)
+  if (code === 'FST_FILES_LIMIT') return new PayloadTooLargeError('one file is accepted: the image, in the file field "image"')
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
+    return new PayloadTooLargeError(`at most ${MULTIPART_LIMITS.fields} fields and one file are accepted`)
+  }
   if (typeof message === 'string' && message.startsWith('Multipart: Boundary not found')) {
     return new InvalidRequestError('multipart/form-data needs its boundary parameter in Content-Type')
   }
@@ -124,7 +130,7 @@ async function readMultipart (request: FastifyRequest, limits: InputLimits, chec
   try {
     return await readMultipartParts(request, limits, checkFields)
   } catch (error) {
-    throw clientBodyError(error)
+    throw clientBodyError(error, limits)
   }
 }
 
