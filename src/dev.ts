@@ -30,6 +30,11 @@ async function main (): Promise<void> {
 
   const devKey = env.DEV_API_KEY ?? 'dev-key'
   let keysFile = config.apiKeysFile
+  // the development key is public: it may only ever reach the built-in emulator, never a paid account
+  if (keysFile === undefined && config.upstreamUrl !== emulatorUrl) {
+    throw new Error(`UPSTREAM_URL is ${new URL(config.upstreamUrl).origin}, not the built-in emulator: set API_KEYS_FILE ` +
+      '(npm run keys -- create <id>), since the public development key would otherwise sign calls for it')
+  }
   if (keysFile === undefined) {
     keysFile = join(mkdtempSync(join(tmpdir(), 'stylize-dev-')), 'keys.json')
     writeFileSync(keysFile, JSON.stringify({ keys: [{ id: 'dev', sha256: sha256Hex(devKey), allowPrompt: true }] }, null, 2))

@@ -38,3 +38,19 @@ test('npm run dev listens on 127.0.0.1 unless HOST is set, and logs for a person
   const [code] = await once(child, 'exit')
   t.equal(code, 0)
 })
+
+test('npm run dev refuses a real upstream without a keys file: the public dev key must not sign paid calls', async (t) => {
+  const root = new URL('..', import.meta.url).pathname
+  // never contacted: the refusal comes before any call
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', UPSTREAM_URL: 'http://127.0.0.1:9', VOLC_ACCESS_KEY_ID: 'AKLTreal', VOLC_SECRET_ACCESS_KEY: 'real-secret' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += String(chunk) })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  t.match(stderr, /^stylize-proxy: cannot start: UPSTREAM_URL .* set API_KEYS_FILE/)
+  t.notMatch(stderr, /real-secret/)
+})
