@@ -95,13 +95,17 @@ export function registerErrorHandling (app: FastifyInstance): void {
     if (!await discardUnreadBody(request.raw)) void reply.header('connection', 'close')
     const error = toContractError(raw, request.routeOptions?.bodyLimit)
     const statusCode = error.statusCode ?? 500
-    if (statusCode >= 500 && error.code === 'INTERNAL_ERROR') {
+    // request.completion is null only when a hook failed before the request context was set
+    if (request.completion === null) {
       request.log.error({ err: raw }, 'request failed')
     } else {
-      request.log.info({ code: error.code, statusCode, reason: raw === error ? undefined : raw.code }, error.message)
+      // the facts go on the request's one completion line (ops/request-context.ts)
+      const facts = request.completion
+      facts.errorCode = error.code
+      facts.errorMessage = error.message
+      if (raw !== error) facts.reason = raw.code
+      if (statusCode >= 500 && error.code === 'INTERNAL_ERROR') facts.err = raw
     }
-    // request.completion is null only when a hook failed before the request context was set
-    if (request.completion !== null) request.completion.errorCode = error.code
     const retryAfter = (raw as { retryAfter?: number }).retryAfter ?? (error as { retryAfter?: number }).retryAfter
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
     return reply.code(statusCode).send(errorBody(error, request.id))

@@ -34,7 +34,7 @@ export function registerMetrics (app: FastifyInstance, options: MetricsRouteOpti
     })
   })
 
-  app.get('/metrics', { config: { rateLimit: false, loadShedding: false } }, async (request, reply) => {
+  app.get('/metrics', { config: { rateLimit: false, loadShedding: false, probe: true } }, async (request, reply) => {
     if (token !== undefined && !tokenMatches(bearerToken(request.headers.authorization), token)) {
       void reply.header('www-authenticate', 'Bearer realm="metrics"')
       throw new UnauthorizedError('a valid metrics token is required (Authorization: Bearer <token>)')

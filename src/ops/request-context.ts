@@ -23,13 +23,21 @@ export interface CompletionFacts {
   upstreamMs?: number | undefined
   /** upstream retries made (throttling, 5xx, connects, the one 50511 reseed) */
   retries?: number | undefined
-  /** the contract code of an error answer */
+  /** the contract code of an error answer, its message, and the internal code it came from */
   errorCode?: string | undefined
+  errorMessage?: string | undefined
+  reason?: string | undefined
+  /** a fault of ours (500): the error, for the log only */
+  err?: Error | undefined
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     completion: CompletionFacts
+  }
+  interface FastifyContextConfig {
+    /** a health or metrics probe: its completion line is logged at debug, not info */
+    probe?: boolean
   }
 }
 
@@ -39,14 +47,26 @@ export function registerRequestContext (app: FastifyInstance): void {
     request.completion = {}
     void reply.header('x-request-id', request.id)
   })
+  // One line per request, errors included (errors.ts adds their facts instead of a line of its own).
   app.addHook('onResponse', async (request, reply) => {
     const facts = request.completion
-    request.log.info({
+    const level = facts.err !== undefined ? 'error' : request.routeOptions.config.probe === true ? 'debug' : 'info'
+    request.log[level]({
       method: request.method,
       path: request.url.split('?')[0],
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
+      ip: request.ip,
       ...facts
     }, 'request completed')
+  })
+  // the client left before its answer: no response will complete, so this is its one line
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({
+      method: request.method,
+      path: request.url.split('?')[0],
+      ip: request.ip,
+      ...request.completion
+    }, 'request aborted by the client')
   })
 }
