@@ -24,7 +24,8 @@ const stylizeFields = TypeCompiler.Compile(StylizeFieldsSchema)
 type FieldsCheck = typeof stylizeFields
 
 export const MULTIPART_LIMITS = {
-  files: 1,
+  // the image, and the object fields (lora_multipers, logo_info) when sent as application/json parts
+  files: 3,
   fields: 24,
   fieldSize: 64 * 1024,
   parts: 26,
@@ -142,17 +143,30 @@ async function readMultipartParts (request: FastifyRequest, limits: InputLimits,
     // next() by hand: a for-await would close the iterator on a throw, leaving the body unread
     for (let next = await parts.next(); next.done !== true; next = await parts.next()) {
       const part = next.value
-      if (part.type === 'file') {
+      let name = part.fieldname
+      let value: string
+      if (part.type === 'file' && !isJsonField(part)) {
+        if (upload !== undefined) {
+          part.file.resume()
+          throw new PayloadTooLargeError('one file is accepted: the image, in the file field "image"')
+        }
         upload = await readImageFile(part)
         continue
+      } else if (part.type === 'file') {
+        // an object field sent as a JSON part (swagger-ui does this, empty when left blank)
+        value = await readJsonPart(part)
+        if (value.trim() === '') continue
+      } else {
+        const field = part as MultipartValue<unknown>
+        if (field.valueTruncated) throw new PayloadTooLargeError(`field "${field.fieldname}" is too large`)
+        name = field.fieldname
+        value = String(field.value)
       }
-      const field = part as MultipartValue<unknown>
-      if (field.valueTruncated) throw new PayloadTooLargeError(`field "${field.fieldname}" is too large`)
-      if (field.fieldname === 'image_base64') {
+      if (name === 'image_base64') {
         throw new InvalidRequestError('image_base64 is for JSON bodies: upload the file as the field "image"')
       }
-      if (Object.hasOwn(raw, field.fieldname)) throw new InvalidRequestError(`field "${field.fieldname}" is given twice`)
-      raw[field.fieldname] = parseMultipartField(field.fieldname, String(field.value))
+      if (Object.hasOwn(raw, name)) throw new InvalidRequestError(`field "${name}" is given twice`)
+      raw[name] = parseMultipartField(name, value)
     }
   } catch (error) {
     await drain(parts)
@@ -161,6 +175,25 @@ async function readMultipartParts (request: FastifyRequest, limits: InputLimits,
     throw error
   }
   return split(validateFields(raw, checkFields), upload, limits)
+}
+
+/** A part declared application/json, other than the image's: a field's value, not a file. */
+function isJsonField (file: MultipartFile): boolean {
+  return file.fieldname !== 'image' && /^application\/json\b/i.test(file.mimetype)
+}
+
+async function readJsonPart (file: MultipartFile): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of file.file as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MULTIPART_LIMITS.fieldSize) {
+      file.file.resume()
+      throw new PayloadTooLargeError(`field "${file.fieldname}" is too large`)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 async function readImageFile (file: MultipartFile): Promise<Buffer> {

@@ -248,3 +248,20 @@ test('multipart limits: one file named image, bounded; the connection stays usab
   t.match(tooBig, { status: 413, json: { code: 'PAYLOAD_TOO_LARGE', message: /larger than \d+ bytes/ } })
   t.equal(upstream.requests.length, 1, 'only the good request reached the upstream')
 })
+
+test('an object field sent as an application/json part (swagger-ui\'s way) is a field; left empty it is skipped', async (t) => {
+  const upstream = await startRecordingUpstream(t)
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url })
+  const send = async (lora: string) => {
+    const form = new FormData()
+    form.append('image', new Blob([await photo(1024, 768)]), 'photo.jpg')
+    form.append('lora_multipers', new Blob([lora], { type: 'application/json' }))
+    const response = await request(`${proxy.url}/stylize`, { method: 'POST', headers: auth(WEB), body: form })
+    return { status: response.statusCode, json: await response.body.json() as Record<string, unknown> }
+  }
+  t.equal((await send('')).status, 200, 'an empty JSON part, as when the field is cleared')
+  t.same(upstream.requests.at(-1)?.json?.lora_multipers, {}, "the preset's value")
+  t.equal((await send('{"Colorwater_v4":0.3}')).status, 200)
+  t.same(upstream.requests.at(-1)?.json?.lora_multipers, { Colorwater_v4: 0.3 })
+  t.match(await send('not json'), { status: 400, json: { code: 'INVALID_REQUEST' } })
+})
