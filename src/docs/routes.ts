@@ -26,6 +26,11 @@ export async function docsRoutes (app: FastifyInstance, options: { openapi: Open
   app.get('/openapi.yaml', { config: { rateLimit: false } }, async (_request, reply) => {
     return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-cache').send(text)
   })
+  // swagger-ui's page has no viewport meta, so phones render it zoomed out: add one to the page itself
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html') || !isDocsUrl(request.url)) return payload
+    return payload.replace('<meta charset="UTF-8">', '<meta charset="UTF-8">\n      <meta name="viewport" content="width=device-width, initial-scale=1">')
+  })
   // static mode: the document is openapi.yaml, not generated from the routes
   await app.register(swagger, { mode: 'static', specification: { document: document as never } })
   await app.register(swaggerUi, {

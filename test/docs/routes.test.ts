@@ -30,6 +30,7 @@ test('/docs serves swagger-ui over the document; the page and every asset it loa
     t.equal(response.statusCode, 200, page)
     t.match(response.headers['content-type'], /^text\/html/)
     const html = await response.body.text()
+    t.match(html, '<meta name="viewport" content="width=device-width, initial-scale=1">', 'sized for phones')
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1]!, `${url}${page}`).href)
     t.ok(assets.length >= 5, `${page} links its scripts and styles`)
     for (const asset of assets) {
