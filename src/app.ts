@@ -32,6 +32,9 @@ import { stylizeRoutes } from './stylize/route.js'
 import { UpstreamCaller } from './upstream/caller.js'
 import { UpstreamClient } from './upstream/client.js'
 import { MemorySlotSource } from './upstream/memory-slots.js'
+import { registerUsageCounting } from './usage/counting.js'
+import { UsageLedger } from './usage/ledger.js'
+import { usageRoutes } from './usage/routes.js'
 
 export interface AppDependencies {
   keyRing: KeyRing
@@ -71,8 +74,9 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   const metrics = new Metrics()
   registerMetrics(app, { metrics, token: config.metricsToken })
   if (redis !== undefined) registerRedisMetrics(metrics.registry, redis.state)
-  await registerLoadShedding(app, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
+  // the key first, so that even a request shed for load is counted in its key's usage
   registerAuthentication(app, deps.keyRing)
+  await registerLoadShedding(app, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   // before the rate limiter, which decides a route's limit when the route is added
   exemptDocsFromRateLimit(app)
   await registerRateLimit(app, config, redis)
@@ -109,9 +113,11 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
 
   const presets = (): Record<string, Preset> => deps.presets
   const quota = new DailyQuota(redis)
+  const ledger = new UsageLedger(redis, app.log, () => { metrics.usageCountLost() })
+  registerUsageCounting(app, ledger)
   const idempotency = new Idempotency(redis, { ttlMs: config.idempotencyTtlMs, waitMs: config.idempotencyWaitMs })
   // one queue for /stylize and jobs: the fleet's on BullMQ with REDIS_URL, else this process's gate
-  const queues = createQueues(app, config, { redis, caller, quota, metrics })
+  const queues = createQueues(app, config, { redis, caller, quota, metrics, ledger })
   const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
   await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
   await app.register(presetsRoutes, { presets })
@@ -119,6 +125,9 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   await app.register(jobRoutes, {
     config, presets, queue: queues.jobs, store: queues.store, events: queues.events, quota, idempotency, onQueued: () => { metrics.jobStatus('queued') }, onFinished: queues.finished
   })
+  let adminToken = config.adminToken
+  app.decorate('setAdminToken', (next: string | undefined) => { adminToken = next })
+  await app.register(usageRoutes, { config, ledger, quota, adminToken: () => adminToken })
   if (config.demoPage) await app.register(demoRoutes)
   await app.register(docsRoutes, { openapi: readOpenApiDocument() })
   return app
@@ -128,5 +137,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** swaps the upstream credentials (SIGHUP re-reads the _FILE secrets) */
     setCredentials: (credentials: Config['credentials']) => void
+    /** swaps the admin token (SIGHUP re-reads ADMIN_TOKEN_FILE) */
+    setAdminToken: (token: string | undefined) => void
   }
 }

@@ -51,6 +51,11 @@ export interface Config {
   webhookMaxAttempts: number
   /** `host` or `host:port` entries that webhooks may reach although they are not public */
   webhookAllowHosts: string[]
+  /** PRICE_PER_CALL: what one successful call costs (usage's spend); undefined: no spend shown */
+  pricePerCall: number | undefined
+  priceCurrency: string | undefined
+  /** unset: the admin routes do not exist */
+  adminToken: string | undefined
   /** where each secret came from, so SIGHUP can re-read the _FILE ones */
-  secretFiles: { accessKeyId?: string, secretAccessKey?: string, sessionToken?: string }
+  secretFiles: { accessKeyId?: string, secretAccessKey?: string, sessionToken?: string, adminToken?: string }
 }

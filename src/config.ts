@@ -78,7 +78,11 @@ const EnvSchema = Type.Object({
   WEBHOOK_SECRET: Text,
   WEBHOOK_SECRET_FILE: Text,
   WEBHOOK_MAX_ATTEMPTS: int(6, 1, 20),
-  WEBHOOK_ALLOW_HOSTS: Text
+  WEBHOOK_ALLOW_HOSTS: Text,
+  PRICE_PER_CALL: Type.Optional(Type.String({ pattern: '^\\d{1,9}(\\.\\d{1,10})?$', description: 'a price such as 0.2 (digits, a point, at most 10 decimals)' })),
+  PRICE_CURRENCY: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'a currency code such as CNY or USD' })),
+  ADMIN_TOKEN: Text,
+  ADMIN_TOKEN_FILE: Text
 })
 type Env = Static<typeof EnvSchema>
 
@@ -86,7 +90,7 @@ type Env = Static<typeof EnvSchema>
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties)
 
 /** The variables that may come from a file; their values are never echoed in an error message. */
-type SecretName = 'VOLC_ACCESS_KEY_ID' | 'VOLC_SECRET_ACCESS_KEY' | 'VOLC_SESSION_TOKEN' | 'WEBHOOK_SECRET'
+type SecretName = 'VOLC_ACCESS_KEY_ID' | 'VOLC_SECRET_ACCESS_KEY' | 'VOLC_SESSION_TOKEN' | 'WEBHOOK_SECRET' | 'ADMIN_TOKEN'
 
 export interface LoadConfigOptions {
   /** `.env` to read when it exists (default: `.env` in the working directory); false reads none. */
@@ -96,6 +100,12 @@ export interface LoadConfigOptions {
 export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const vars = validate(collect(env, options.dotenvPath))
   const { credentials, secretFiles } = readCredentials(vars)
+  const adminToken = readSecret(vars, 'ADMIN_TOKEN')
+  if (adminToken.value !== undefined) checkAdminToken(adminToken.value)
+  if (adminToken.file !== undefined) secretFiles.adminToken = adminToken.file
+  if (vars.PRICE_CURRENCY !== undefined && vars.PRICE_PER_CALL === undefined) {
+    throw new ConfigError('PRICE_CURRENCY is set but PRICE_PER_CALL is not; set the price too (or neither)')
+  }
   const redisUrl = vars.REDIS_URL
   return {
     port: vars.PORT,
@@ -137,6 +147,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: LoadC
     webhookSecret: readWebhookSecret(vars),
     webhookMaxAttempts: vars.WEBHOOK_MAX_ATTEMPTS,
     webhookAllowHosts: check('WEBHOOK_ALLOW_HOSTS', () => parseAllowHosts(vars.WEBHOOK_ALLOW_HOSTS ?? '')),
+    pricePerCall: vars.PRICE_PER_CALL === undefined ? undefined : Number(vars.PRICE_PER_CALL),
+    priceCurrency: vars.PRICE_CURRENCY,
+    adminToken: adminToken.value,
     secretFiles
   }
 }
@@ -164,6 +177,20 @@ export function reloadCredentials (config: Config): Credentials | undefined {
   if (files.secretAccessKey !== undefined) next.secretAccessKey = readSecretFile('VOLC_SECRET_ACCESS_KEY', files.secretAccessKey)
   if (files.sessionToken !== undefined) next.sessionToken = readSecretFile('VOLC_SESSION_TOKEN', files.sessionToken)
   return next
+}
+
+/** Re-reads ADMIN_TOKEN_FILE (SIGHUP); throws ConfigError when it is missing or broken. */
+export function reloadAdminToken (config: Config): string | undefined {
+  const file = config.secretFiles.adminToken
+  if (file === undefined) return config.adminToken
+  const token = readSecretFile('ADMIN_TOKEN', file)
+  checkAdminToken(token)
+  return token
+}
+
+/** An admin token reads every key's usage: one that can be guessed is refused. */
+function checkAdminToken (token: string): void {
+  if (token.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters (e.g. $(openssl rand -hex 32))')
 }
 
 /**

@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
-import { reloadCredentials, type Config } from './config.js'
+import { reloadAdminToken, reloadCredentials, type Config } from './config.js'
 import { KeyRing } from './keys/ring.js'
 import { loggerOptions } from './logger.js'
 import { loadPresets } from './stylize/presets.js'
@@ -34,6 +34,7 @@ export async function start (config: Config, keysFile: string, options: StartOpt
     if (!options.production) return
     try {
       app.setCredentials(reloadCredentials(config))
+      app.setAdminToken(reloadAdminToken(config))
       logger.info('credentials re-read')
     } catch (error) {
       logger.error({ reason: (error as Error).message }, 'credentials not re-read, keeping the last good ones')

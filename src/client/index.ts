@@ -61,6 +61,32 @@ export interface PresetInfo {
   parameters: StylizeParameters & { prompt: string }
 }
 
+/** What a key did in one period (GET /usage): paid successes, failures and refusals by code, bytes. */
+export interface UsageFigures {
+  succeeded: number
+  failed: Record<string, number>
+  refused: Record<string, number>
+  replayed: number
+  upstream_attempts: number
+  retries: number
+  bytes_in: number
+  bytes_up: number
+  /** succeeded x the operator's price, when one is set */
+  spend?: number
+}
+
+/** GET /usage: the key's usage today and this month (UTC), its quota left and its rate limit. */
+export interface Usage {
+  key_id: string
+  day: string
+  today: UsageFigures
+  month: UsageFigures
+  quota: { daily: number | null, remaining: number | null, resets_at: string }
+  rate_limit: { max: number, window_ms: number }
+  price_per_call?: number
+  currency?: string
+}
+
 /** A job (POST /jobs), as the proxy describes it. */
 export interface Job {
   job_id: string
@@ -199,6 +225,11 @@ export class StylizeClient {
   async jobImage (id: string, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<{ image: Buffer, mimeType: string }> {
     const answer = await this.#call('GET', `/jobs/${encodeURIComponent(id)}/image`, { headers: { ...this.#headers({}), accept: 'image/*' }, signal: options.signal, timeoutMs: options.timeoutMs })
     return { image: answer.bytes, mimeType: (headerValue(answer.headers['content-type']) ?? '').split(';')[0]!.trim() }
+  }
+
+  /** This key's usage today and this month, its daily quota left, its rate limit and its spend. */
+  async usage (options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Usage> {
+    return this.#json<Usage>(await this.#call('GET', '/usage', { headers: this.#headers({}), signal: options.signal, timeoutMs: options.timeoutMs }))
   }
 
   #headers (ids: { idempotencyKey?: string | undefined, requestId?: string | undefined }): Record<string, string> {

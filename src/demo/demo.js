@@ -92,8 +92,35 @@ async function loadPresets () {
     presets = body.presets
     fillPresets(body.allowPrompt === true)
     keyStatus.textContent = `Key accepted: ${presets.length} preset${presets.length === 1 ? '' : 's'} available.`
+    void loadUsage()
   } catch (error) {
     keyStatus.textContent = `Presets not loaded: ${error.message}`
+  }
+}
+
+function sumOf (byCode) {
+  return Object.values(byCode ?? {}).reduce((sum, n) => sum + n, 0)
+}
+
+/** The key's usage today (GET /usage): what it stylized, what did not go through, its quota left. */
+async function loadUsage () {
+  const line = $('usage')
+  line.hidden = true
+  if (currentKey() === '') return
+  try {
+    const response = await fetch('/usage', { headers: authHeaders() })
+    if (!response.ok) return
+    const usage = await response.json()
+    const today = usage.today
+    const parts = [`Today: ${today.succeeded} stylized`]
+    const unsuccessful = sumOf(today.failed) + sumOf(today.refused)
+    if (unsuccessful > 0) parts.push(`${unsuccessful} failed or refused`)
+    if (today.spend !== undefined) parts.push(`spend ${today.spend}${usage.currency ? ` ${usage.currency}` : ''}`)
+    parts.push(usage.quota.daily === null ? 'no daily quota' : `daily quota: ${usage.quota.remaining} of ${usage.quota.daily} left`)
+    line.textContent = `${parts.join(' · ')}.`
+    line.hidden = false
+  } catch {
+    // usage is a courtesy: the page works without it
   }
 }
 
@@ -352,6 +379,7 @@ async function stylize () {
     }
   } finally {
     setRunning(undefined)
+    void loadUsage()
   }
 }
 
@@ -435,6 +463,7 @@ async function followJob (job, name) {
   } finally {
     currentJob = undefined
     setRunning(undefined)
+    void loadUsage()
   }
 }
 

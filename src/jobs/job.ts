@@ -22,6 +22,8 @@ export interface JobRecord {
   /** the UTC day whose quota reservation a failure gives back */
   quotaDay?: string
   result?: { mimeType: string, upstreamImageUrl?: string, upstreamRequestId: string | null }
+  /** attempts its call sent to the upstream (for the key's usage) */
+  upstreamAttempts?: number
   error?: JobError
   webhook?: WebhookState
 }

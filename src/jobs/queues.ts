@@ -15,6 +15,8 @@ import type { Metrics } from '../ops/metrics.js'
 import type { JobRecord } from './job.js'
 import { WebhookSender } from './webhook.js'
 import { WebhookQueue } from './webhook-queue.js'
+import { jobEndCounts } from '../usage/counts.js'
+import type { UsageLedger } from '../usage/ledger.js'
 
 export interface Queues {
   /** what POST /stylize calls */
@@ -24,14 +26,14 @@ export interface Queues {
   events: JobEvents
   /** shutdown's deadline: refuse what still waits on this replica */
   stop: () => void
-  /** a job ended (its metrics, its webhook) */
+  /** a job ended (its metrics, its usage, its webhook) */
   finished: (record: JobRecord) => void
 }
 
 export function createQueues (
   app: FastifyInstance,
   config: Config,
-  deps: { redis: RedisConnection | undefined, caller: UpstreamCaller, quota: DailyQuota, metrics: Metrics }
+  deps: { redis: RedisConnection | undefined, caller: UpstreamCaller, quota: DailyQuota, metrics: Metrics, ledger: UsageLedger }
 ): Queues {
   const { redis, caller, metrics } = deps
   const store = redis === undefined ? new MemoryJobStore(config.jobTtlMs) : new RedisJobStore(redis, config.jobTtlMs)
@@ -48,6 +50,8 @@ export function createQueues (
     })
   const finished = (record: JobRecord): void => {
     metrics.jobStatus(record.status)
+    const counts = jobEndCounts(record)
+    if (counts !== undefined) deps.ledger.count(record.keyId, counts)
     webhooks?.deliver(record)
   }
   const runner: JobRunnerDeps = { store, events, quota: deps.quota, log: app.log, onFinished: finished }

@@ -87,14 +87,17 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
   }
 
   const accepted = async (request: FastifyRequest, reply: FastifyReply, record: JobRecord, replayed: boolean): Promise<JobView> => {
-    if (replayed) void reply.header('idempotent-replayed', 'true')
+    if (replayed) {
+      void reply.header('idempotent-replayed', 'true')
+      request.completion.replayed = true
+    }
     void reply.code(202).header('location', `/jobs/${record.id}`)
     return await view(request, record)
   }
 
   app.post('/jobs', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
-    config: { requiresKey: true }
+    config: { requiresKey: true, countsUsage: true }
   }, async (request, reply) => {
     const key = request.clientKey as ClientKey
     requireStore()

@@ -52,7 +52,7 @@ export async function runJob (deps: JobRunnerDeps, call: QueuedCall, send: SendC
   const record = await store.get(call.jobId)
   if (record === undefined || record.status !== 'queued') {
     // "running" here means an earlier worker took it and died: its call may have been sent and billed
-    if (record?.status === 'running') await finish(deps, record, 'failed', { error: INTERRUPTED })
+    if (record?.status === 'running') await finish(deps, record, 'failed', { error: INTERRUPTED, upstreamAttempts: 1 })
     return
   }
   const log = deps.log.child({ requestId: record.requestId, jobId: record.id })
@@ -74,23 +74,29 @@ export async function runJob (deps: JobRunnerDeps, call: QueuedCall, send: SendC
     if (error instanceof JobGoneError || (error instanceof UpstreamUnavailable && error.reason === 'cancelled')) return
     // cut after it was sent (the shutdown deadline): it may have been billed, so not "retry later"
     if (error instanceof CallInterruptedError || (sent && error instanceof UpstreamUnavailable)) {
-      return await finish(deps, record, 'failed', { error: INTERRUPTED })
+      return await finish(deps, record, 'failed', { error: INTERRUPTED, upstreamAttempts: Math.max(1, attemptsOf(error)) })
     }
     if (error instanceof UpstreamCallError) {
       log.warn({ upstream: { kind: error.kind, code: error.upstreamCode, status: error.httpStatus, requestId: error.upstreamRequestId } }, 'job upstream call failed')
     } else if (!(error instanceof UpstreamUnavailable)) {
       log.error({ err: error }, 'job failed')
     }
-    return await finish(deps, record, 'failed', { error: errorOf(error) })
+    return await finish(deps, record, 'failed', { error: errorOf(error), upstreamAttempts: attemptsOf(error) })
   }
+  const upstreamAttempts = result.attempts ?? 1
   if (result.imageBase64 === undefined) {
     return await finish(deps, record, 'succeeded', {
-      result: { mimeType: 'image/jpeg', upstreamImageUrl: result.imageUrl, upstreamRequestId: result.upstreamRequestId ?? null }
+      result: { mimeType: 'image/jpeg', upstreamImageUrl: result.imageUrl, upstreamRequestId: result.upstreamRequestId ?? null },
+      upstreamAttempts
     })
   }
   const bytes = Buffer.from(result.imageBase64, 'base64')
   await store.setImage(record.id, bytes)
-  await finish(deps, record, 'succeeded', { result: { mimeType: mimeTypeOf(bytes), upstreamRequestId: result.upstreamRequestId ?? null } })
+  await finish(deps, record, 'succeeded', { result: { mimeType: mimeTypeOf(bytes), upstreamRequestId: result.upstreamRequestId ?? null }, upstreamAttempts })
+}
+
+function attemptsOf (error: unknown): number {
+  return error instanceof UpstreamCallError || error instanceof UpstreamUnavailable ? error.attempts : 0
 }
 
 async function finish (deps: JobRunnerDeps, record: JobRecord, status: JobStatus, patch: Partial<JobRecord>): Promise<void> {

@@ -1,4 +1,5 @@
-// The client key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+// What a request presents: a client key (`Authorization: Bearer <key>` or `X-API-Key: <key>`), or an operator token.
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 
 /** The presented key, trimmed; undefined when none is given (or only an empty one). Bearer wins over X-API-Key. */
@@ -21,4 +22,13 @@ function headerValue (value: string | string[] | undefined): string | undefined 
 function nonEmpty (value: string | undefined): string | undefined {
   const trimmed = value?.trim()
   return trimmed === undefined || trimmed === '' ? undefined : trimmed
+}
+
+function digest (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/** An operator's token (metrics, admin): hashing first gives both sides one length, so the comparison leaks neither content nor length. */
+export function tokenMatches (given: string | undefined, expected: string): boolean {
+  return given !== undefined && timingSafeEqual(digest(given), digest(expected))
 }

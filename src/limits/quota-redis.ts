@@ -34,6 +34,10 @@ export class RedisQuotaCounter {
     return await this.#reserve([this.#key(day, id)], [limit, ttlMs]) === 1
   }
 
+  async used (day: string, id: string): Promise<number> {
+    return Number(await this.#redis.client.get(this.#key(day, id)) ?? 0)
+  }
+
   async release (day: string, id: string): Promise<void> {
     await this.#release([this.#key(day, id)], [])
   }

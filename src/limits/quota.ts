@@ -49,6 +49,16 @@ export class DailyQuota {
     await sharedOrLocal(this.#redis, async () => { await shared.release(day, keyId) }, () => { this.#memory.release(day, keyId) })
   }
 
+  /** The key's daily quota and what is left of it today (both null when it has none). */
+  async remaining (key: ClientKey, now = new Date()): Promise<{ daily: number | null, remaining: number | null }> {
+    const limit = key.dailyQuota
+    if (limit === undefined) return { daily: null, remaining: null }
+    const day = utcDay(now)
+    const shared = this.#shared as RedisQuotaCounter
+    const { value: used } = await sharedOrLocal(this.#redis, async () => await shared.used(day, key.id), () => this.#memory.used(day, key.id))
+    return { daily: limit, remaining: Math.max(0, limit - used) }
+  }
+
   /** Reserves one call for the key; undefined when it has no quota; 429 QUOTA_EXCEEDED when it is used up. */
   async reserve (key: ClientKey, now = new Date()): Promise<QuotaReservation | undefined> {
     const limit = key.dailyQuota

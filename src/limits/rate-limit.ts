@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
 import { RateLimitedError } from '../errors.js'
+import type { ClientKey } from '../keys/store.js'
 import { timeWindowMs } from '../keys/time-window.js'
 import type { RedisConnection } from '../redis/connection.js'
 import { rateLimitStore } from './rate-limit-store.js'
@@ -12,6 +13,12 @@ import { rateLimitStore } from './rate-limit-store.js'
 /** Windows were validated when the config and the keys file loaded. */
 function durationMs (value: number | string): number {
   return timeWindowMs(value) ?? 60_000
+}
+
+/** The key's own limit, or the default one (GET /usage tells it). */
+export function rateLimitOf (key: ClientKey, config: Config): { max: number, window_ms: number } {
+  const window = key.rateLimit?.timeWindow
+  return { max: key.rateLimit?.max ?? config.rateLimitMax, window_ms: durationMs(window ?? config.rateLimitWindow) }
 }
 
 export async function registerRateLimit (app: FastifyInstance, config: Config, redis?: RedisConnection): Promise<void> {

@@ -1,24 +1,14 @@
 // GET /metrics in Prometheus text format, and the hook that counts every answered request.
 // With METRICS_TOKEN set the route wants `Authorization: Bearer <token>`, compared in constant time.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { UnauthorizedError } from '../errors.js'
-import { bearerToken } from '../keys/credentials.js'
+import { bearerToken, tokenMatches } from '../keys/credentials.js'
 import type { Metrics } from './metrics.js'
 
 export interface MetricsRouteOptions {
   metrics: Metrics
   /** unset: the route is open */
   token: string | undefined
-}
-
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-/** Hashing first gives both sides one length, so the comparison leaks neither content nor length. */
-function tokenMatches (given: string | undefined, expected: string): boolean {
-  return given !== undefined && timingSafeEqual(digest(given), digest(expected))
 }
 
 export function registerMetrics (app: FastifyInstance, options: MetricsRouteOptions): void {

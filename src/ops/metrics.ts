@@ -114,6 +114,12 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly #usageLost = new Counter({
+    name: 'stylize_usage_counts_lost_total',
+    help: 'Requests and job ends whose usage counts were dropped because Redis did not take them',
+    registers: [this.registry]
+  })
+
   #fleetDepth: (() => number) | undefined
 
   constructor () {
@@ -173,6 +179,10 @@ export class Metrics {
 
   jobStatus (status: string): void {
     this.#jobs.inc({ status })
+  }
+
+  usageCountLost (): void {
+    this.#usageLost.inc()
   }
 
   webhookOutcome (outcome: string): void {

@@ -21,8 +21,11 @@ export interface CompletionFacts {
   upstreamRequestId?: string | undefined
   upstreamCode?: string | undefined
   upstreamMs?: number | undefined
-  /** upstream retries made (throttling, 5xx, connects, the one 50511 reseed) */
+  /** upstream attempts sent, and the retries among them (throttling, 5xx, connects, the one 50511 reseed) */
+  upstreamAttempts?: number | undefined
   retries?: number | undefined
+  /** answered from a kept result (Idempotency-Key): nothing was paid */
+  replayed?: boolean | undefined
   /** the contract code of an error answer, its message, and the internal code it came from */
   errorCode?: string | undefined
   errorMessage?: string | undefined

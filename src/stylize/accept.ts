@@ -1,4 +1,4 @@
-// Content negotiation for the result: JSON unless the client prefers an image by its Accept header.
+// Content negotiation: JSON unless the client's Accept header ranks another type above it.
 
 interface MediaRange { type: string, q: number }
 
@@ -11,13 +11,18 @@ function parseAccept (accept: string): MediaRange[] {
   }).filter((range) => range.type !== '')
 }
 
-/** True when the client asks for image bytes: an image/* range ranked above application/json. */
-export function wantsImageBytes (accept: string | undefined): boolean {
+/** True when a media range that `wanted` matches is ranked above application/json. */
+export function prefersOverJson (accept: string | undefined, wanted: (type: string) => boolean): boolean {
   if (accept === undefined || accept.trim() === '') return false
   const ranges = parseAccept(accept)
   const best = (match: (type: string) => boolean): number =>
     ranges.filter((range) => match(range.type)).reduce((q, range) => Math.max(q, range.q), 0)
-  const image = best((type) => type.startsWith('image/'))
+  const other = best(wanted)
   const json = best((type) => type === 'application/json' || type === 'application/*')
-  return image > 0 && image > json
+  return other > 0 && other > json
+}
+
+/** True when the client asks for image bytes: an image/* range ranked above application/json. */
+export function wantsImageBytes (accept: string | undefined): boolean {
+  return prefersOverJson(accept, (type) => type.startsWith('image/'))
 }

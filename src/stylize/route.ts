@@ -28,6 +28,12 @@ export interface StylizeRouteOptions {
   idempotency: Idempotency
 }
 
+/** The attempts a call sent (wherever its worker ran), for the log line and the key's usage. */
+function countAttempts (context: FastifyRequest['completion'], attempts: number): void {
+  context.upstreamAttempts = attempts
+  context.retries = Math.max(0, attempts - 1)
+}
+
 /** What a success is, as kept for Idempotency-Key retries (never the client's input image). */
 function stylizedResult (result: UpstreamResult, preset: string, returnUrl: boolean): StoredResult {
   const common = { outcome: 'stylized' as const, preset, upstreamRequestId: result.upstreamRequestId ?? null }
@@ -38,7 +44,10 @@ function stylizedResult (result: UpstreamResult, preset: string, returnUrl: bool
 
 /** The answer for a result, fresh or replayed, rendered for this request's own Accept. */
 function sendResult (request: FastifyRequest, reply: FastifyReply, result: StoredResult, replayed: boolean): unknown {
-  if (replayed) void reply.header('idempotent-replayed', 'true')
+  if (replayed) {
+    void reply.header('idempotent-replayed', 'true')
+    request.completion.replayed = true
+  }
   // POST /jobs keeps its own kind of result under a scope of its own: never found here
   if (result.outcome === 'job') throw new InternalError('internal error')
   if (result.outcome === 'content-rejected') {
@@ -62,7 +71,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
 
   app.post('/stylize', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
-    config: { requiresKey: true }
+    config: { requiresKey: true, countsUsage: true }
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.clientKey as ClientKey
     const context = request.completion
@@ -91,10 +100,10 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
       result = await upstream.call(body, {
         signal: clientGone,
         clientSeed: call.parameters.seed,
-        log: request.log,
-        onRetry: (retries) => { context.retries = retries }
+        log: request.log
       })
     } catch (error) {
+      if (error instanceof UpstreamCallError || error instanceof UpstreamUnavailable) countAttempts(context, error.attempts)
       if (error instanceof UpstreamUnavailable) {
         request.log.warn({ upstream: { notCalled: error.reason } }, 'upstream not called')
         throw toClientError(error)
@@ -109,6 +118,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
       if (isContentRefusal(error)) await claim?.complete({ outcome: 'content-rejected' })
       throw toClientError(error)
     }
+    countAttempts(context, result.attempts ?? 1)
     context.upstreamCode = '10000'
     context.upstreamRequestId = result.upstreamRequestId
     context.upstreamMs = Math.round(result.ms)

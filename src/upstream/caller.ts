@@ -128,8 +128,13 @@ export class UpstreamCaller {
     if (this.#stopped) throw this.#refuse('shutting_down', 1000)
     const stopping = new AbortController()
     this.#running.add(stopping)
+    const sent = { attempts: 0 }
     try {
-      return await this.#attempts(body, options, stopping.signal)
+      return { ...await this.#attempts(body, options, stopping.signal, sent), attempts: sent.attempts }
+    } catch (error) {
+      // usage counts what was sent, whichever way the call ended
+      if (error instanceof UpstreamCallError || error instanceof UpstreamUnavailable) error.attempts = sent.attempts
+      throw error
     } finally {
       this.#running.delete(stopping)
     }
@@ -147,7 +152,7 @@ export class UpstreamCaller {
   }
 
   /** Attempts until one succeeds, or the failure is final; `stopping` aborts at the shutdown deadline. */
-  async #attempts (body: Record<string, unknown>, options: CallOptions, stopping: AbortSignal): Promise<UpstreamResult> {
+  async #attempts (body: Record<string, unknown>, options: CallOptions, stopping: AbortSignal, sent: { attempts: number }): Promise<UpstreamResult> {
     const { signal } = options
     const log = options.log ?? this.#options.logger
     const seed = options.clientSeed ?? body.seed
@@ -178,6 +183,7 @@ export class UpstreamCaller {
       }
       const started = performance.now()
       let error: UpstreamCallError
+      sent.attempts++
       try {
         const result = await this.#options.client.process(current, AbortSignal.any([stopping, deadline]))
         this.#breaker.record(ticket, 'success')

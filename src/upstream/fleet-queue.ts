@@ -30,7 +30,7 @@ type FleetCall =
 type SyncOutcome =
   | { ok: UpstreamResult }
   | { callError: ConstructorParameters<typeof UpstreamCallError>[0] }
-  | { unavailable: { reason: UpstreamUnavailable['reason'], retryAfterMs: number } }
+  | { unavailable: { reason: UpstreamUnavailable['reason'], retryAfterMs: number, attempts: number } }
 
 // KEYS: the call's claim, its waiter's heartbeat. ARGV: claim ms, '1' for a synchronous call.
 const CLAIM_CALL_LUA = `
@@ -248,7 +248,8 @@ export class FleetQueue implements JobQueue {
   #settle (outcome: SyncOutcome): UpstreamResult {
     if ('ok' in outcome) return outcome.ok
     if ('callError' in outcome) throw new UpstreamCallError(outcome.callError)
-    throw new UpstreamUnavailable(outcome.unavailable.reason, outcome.unavailable.retryAfterMs)
+    const { reason, retryAfterMs, attempts } = outcome.unavailable
+    throw Object.assign(new UpstreamUnavailable(reason, retryAfterMs), { attempts })
   }
 
   /** A worker's turn: the call, sent at most once, with the slot BullMQ gave it. */
@@ -292,8 +293,8 @@ export class FleetQueue implements JobQueue {
   }
 
   #outcomeOf (error: unknown): SyncOutcome {
-    if (error instanceof UpstreamUnavailable) return { unavailable: { reason: error.reason, retryAfterMs: error.retryAfterMs } }
-    if (error instanceof CallInterruptedError) return { callError: { kind: 'connect', code: 'worker_stopped', bodySent: true } }
+    if (error instanceof UpstreamUnavailable) return { unavailable: { reason: error.reason, retryAfterMs: error.retryAfterMs, attempts: error.attempts } }
+    if (error instanceof CallInterruptedError) return { callError: { kind: 'connect', code: 'worker_stopped', bodySent: true, attempts: 1 } }
     if (error instanceof UpstreamCallError) {
       return {
         callError: {
@@ -303,12 +304,13 @@ export class FleetQueue implements JobQueue {
           upstreamRequestId: error.upstreamRequestId,
           upstreamMessage: error.upstreamMessage,
           bodySent: error.bodySent,
+          attempts: error.attempts,
           ...(error.ms === undefined ? {} : { ms: error.ms })
         }
       }
     }
     this.#options.logger.error({ err: error }, 'fleet call failed')
-    return { callError: { kind: 'malformed', code: 'internal', bodySent: true } }
+    return { callError: { kind: 'malformed', code: 'internal', bodySent: true, attempts: 0 } }
   }
 
   /** BullMQ gave up on a job itself (stalled twice): its job, if any, ends failed. */

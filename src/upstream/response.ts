@@ -8,6 +8,8 @@ export interface UpstreamResult {
   /** the image's URL, when return_url was asked */
   imageUrl: string | undefined
   ms: number
+  /** attempts sent to the upstream for this result, retries included (set by the caller) */
+  attempts?: number
 }
 
 export type UpstreamFailureKind =
@@ -35,6 +37,7 @@ interface UpstreamCallErrorInit {
   /** whether the request may have reached the upstream (and so may be billed) */
   bodySent: boolean
   ms?: number
+  attempts?: number
 }
 
 export class UpstreamCallError extends Error {
@@ -45,6 +48,8 @@ export class UpstreamCallError extends Error {
   readonly upstreamMessage: string | undefined
   readonly bodySent: boolean
   readonly ms: number | undefined
+  /** attempts sent to the upstream before this failure, retries included (the caller sets it) */
+  attempts: number
 
   constructor (init: UpstreamCallErrorInit) {
     super(`upstream ${init.kind} ${init.code}`)
@@ -56,6 +61,7 @@ export class UpstreamCallError extends Error {
     this.upstreamMessage = init.upstreamMessage
     this.bodySent = init.bodySent
     this.ms = init.ms
+    this.attempts = init.attempts ?? 1
   }
 
   static fromTransport (error: unknown, state: { timedOut: boolean, aborted: boolean }): UpstreamCallError {

@@ -12,6 +12,8 @@ export class UpstreamUnavailable extends Error {
   readonly reason: UnavailableReason
   /** when a client may usefully try again */
   readonly retryAfterMs: number
+  /** attempts already sent before the proxy stopped calling (a retry cut by the circuit or a shutdown) */
+  attempts = 0
 
   constructor (reason: UnavailableReason, retryAfterMs: number) {
     super(`upstream not called: ${reason}`)

@@ -76,9 +76,11 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
   }
 
   t.test('upload a photo: the original and the result side by side, with the timing and a download', async (tt) => {
-    const { page, emulator, noProblems } = await openDemo(tt)
-    await enterKey(page, WEB)
+    const quotaKey: TestKey = { id: 'counted', key: 'spk_demo_quota_key_for_tests', dailyQuota: 5 }
+    const { page, emulator, noProblems } = await openDemo(tt, { keys: [...DEFAULT_KEYS, quotaKey], env: { PRICE_PER_CALL: '0.2', PRICE_CURRENCY: 'CNY' } })
+    await enterKey(page, quotaKey.key)
     await page.getByText('Key accepted: 2 presets available.').waitFor()
+    await page.getByText('Today: 0 stylized · spend 0 CNY · daily quota: 5 of 5 left.').waitFor()
     tt.same(await page.locator('#preset option').allTextContents(), ['angel (default)', 'angel-soft'])
     await page.getByLabel('Preset').selectOption('angel-soft')
     tt.equal(await page.getByLabel('Strength').getAttribute('placeholder'), '0.9', "the preset's values show as placeholders")
@@ -100,6 +102,7 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
     tt.match(await download.getAttribute('href'), /^blob:/)
     tt.equal(await download.getAttribute('download'), 'holiday-stylized.jpg')
     tt.equal(emulator.app.emulatorStats.calls, 1)
+    await page.getByText('Today: 1 stylized · spend 0.2 CNY · daily quota: 4 of 5 left.').waitFor()
     await page.screenshot({ path: join(SCREENSHOTS, 'stylize-demo-result.png'), fullPage: true })
 
     const [file] = await Promise.all([page.waitForEvent('download'), download.click()])

@@ -8,7 +8,8 @@ import { Readable } from 'node:stream'
 import sharp from 'sharp'
 import { test } from 'tap'
 import { request } from 'undici'
-import { CONTRACT_ERROR_CODES, StylizeClient, StylizeError, parseRetryAfter, type Job, type StylizeParameters } from '../../src/client/index.js'
+import { CONTRACT_ERROR_CODES, StylizeClient, StylizeError, parseRetryAfter, type Job, type StylizeParameters, type UsageFigures } from '../../src/client/index.js'
+import type { UsageFigures as ServerUsageFigures } from '../../src/usage/figures.js'
 import type { JobView } from '../../src/jobs/job.js'
 import * as serverErrors from '../../src/errors.js'
 import type { StylizeFields } from '../../src/stylize/schema.js'
@@ -26,6 +27,9 @@ void toServer
 // and the job the client reads is the job the server writes
 const toClientJob = (view: JobView): Job => view
 void toClientJob
+// and the figures it reads are the ones the server counts
+const toClientUsage = (figures: ServerUsageFigures): UsageFigures => figures
+void toClientUsage
 
 async function setUp (t: Teardown, options: { latencyMs?: number, env?: Record<string, string>, faults?: Array<{ name: '50411', probability: number }> } = {}) {
   const emulator = await startEmulator(t, { latencyMs: options.latencyMs ?? 0, faults: options.faults ?? [] })
@@ -90,6 +94,17 @@ test('presets() lists what the key may use', async (t) => {
   const { presets, allowPrompt } = await client.presets()
   t.same(presets.map((p) => p.name).sort(), ['angel', 'angel-soft'])
   t.equal(allowPrompt, true)
+})
+
+test('usage() tells what the key used today, its quota and its spend', async (t) => {
+  const { client } = await setUp(t, { env: { PRICE_PER_CALL: '0.2', PRICE_CURRENCY: 'CNY' } })
+  await client.stylize(await photo(1024, 768))
+  const usage = await client.usage()
+  t.equal(usage.key_id, 'internal')
+  t.equal(usage.today.succeeded, 1)
+  t.equal(usage.today.spend, 0.2)
+  t.equal(usage.currency, 'CNY')
+  t.same(usage.quota, { daily: null, remaining: null, resets_at: usage.quota.resets_at })
 })
 
 test('an idempotent retry is answered from the first result, with one upstream call', async (t) => {

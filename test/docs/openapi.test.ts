@@ -44,7 +44,7 @@ test('every route the app registers is documented, and every documented route ex
   const upstream = await startRecordingUpstream(t)
   let proxy
   try {
-    proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { DEMO_PAGE: 'true', CORS_ORIGINS: 'https://app.example.com', MAX_EVENT_LOOP_DELAY_MS: '0' } })
+    proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { DEMO_PAGE: 'true', CORS_ORIGINS: 'https://app.example.com', MAX_EVENT_LOOP_DELAY_MS: '0', ADMIN_TOKEN: 'admin-token-of-the-docs-test' } })
   } finally {
     unsubscribe('fastify.initialization', collect)
   }
@@ -67,7 +67,7 @@ test('every route the app registers is documented, and every documented route ex
     const [method, url] = operation.split(' ') as [string, string]
     return !proxy.app.hasRoute({ method: method as 'GET', url: url.replace(/\{(\w+)\}/g, ':$1') })
   })
-  t.same(missing, [], 'documented but not registered (with DEMO_PAGE=true)')
+  t.same(missing, [], 'documented but not registered (with DEMO_PAGE=true and ADMIN_TOKEN set)')
 })
 
 test('every error code of src/errors.ts is documented (for POST /stylize, or the jobs route that answers it), with its status and an example', async (t) => {
@@ -104,5 +104,5 @@ test('the documented headers: request ids, Retry-After, rate limits, Idempotency
     const response = deref(document, stylize.responses[status] as Json)
     t.ok(response.headers['Retry-After'], `${status} documents Retry-After`)
   }
-  t.same(Object.keys(document.components.securitySchemes as Json).sort(), ['apiKeyHeader', 'bearerAuth', 'metricsToken'])
+  t.same(Object.keys(document.components.securitySchemes as Json).sort(), ['adminToken', 'apiKeyHeader', 'bearerAuth', 'metricsToken'])
 })
