@@ -119,7 +119,7 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   // one queue for /stylize and jobs: the fleet's on BullMQ with REDIS_URL, else this process's gate
   const queues = createQueues(app, config, { redis, caller, quota, metrics, ledger })
   const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
-  await app.register(healthRoutes, { readiness: [notShuttingDown, ...(redis === undefined ? [] : [redisReadiness(redis)])] })
+  await app.register(healthRoutes, { serving: [notShuttingDown], shared: redis === undefined ? [] : [redisReadiness(redis)] })
   await app.register(presetsRoutes, { presets })
   await app.register(stylizeRoutes, { config, presets, upstream: queues.upstream, quota, idempotency })
   await app.register(jobRoutes, {

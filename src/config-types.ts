@@ -36,6 +36,8 @@ export interface Config {
   /** how long a duplicate waits for the first request under its Idempotency-Key before 409 */
   idempotencyWaitMs: number
   shutdownTimeoutMs: number
+  /** on SIGTERM, how long readiness is 503 while requests are still served, before the listener closes */
+  shutdownDrainMs: number
   /** event-loop lag (ms) past which requests are shed with 503 OVERLOADED; 0 = never */
   maxEventLoopDelayMs: number
   metricsToken: string | undefined

@@ -42,9 +42,11 @@ export async function start (config: Config, keysFile: string, options: StartOpt
   })
 
   // SIGHUP is the reload signal above, never a stop: close-with-grace would treat it as one by default
-  closeWithGrace({ delay: config.shutdownTimeoutMs, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownDrainMs + config.shutdownTimeoutMs, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'closing after an error')
     else logger.info({ signal }, 'shutting down')
+    // behind a load balancer: stay in service until it stopped sending (SHUTDOWN_DRAIN_MS, default 0)
+    if (signal !== undefined) await app.drain(config.shutdownDrainMs)
     await app.close()
     await options.onClose?.()
   })

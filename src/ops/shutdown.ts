@@ -1,7 +1,10 @@
-// Graceful shutdown. app.close() (SIGTERM through close-with-grace) stops listening; from then on
-// /readyz answers 503, requests on kept-alive sockets are refused with 503 UPSTREAM_BUSY, and
-// requests in flight or queued may still finish. Shortly before SHUTDOWN_TIMEOUT_MS, `onDeadline`
-// refuses what has not reached the upstream, so every client gets an answer and the process exits 0.
+// Graceful shutdown. On SIGTERM, an optional drain first (SHUTDOWN_DRAIN_MS, default 0): /readyz turns
+// 503 while everything is still served, until the load balancer has taken the replica out of rotation.
+// Then app.close() stops listening; from then on requests on kept-alive sockets are refused with 503
+// UPSTREAM_BUSY, and requests in flight or queued may still finish. Shortly before SHUTDOWN_TIMEOUT_MS,
+// `onDeadline` refuses what has not reached the upstream, so every client gets an answer and the process
+// exits 0.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { UpstreamBusyError, withRetryAfter } from '../errors.js'
 import type { ReadinessCheck } from './health.js'
@@ -20,8 +23,16 @@ export function shutdownDeadlineMs (timeoutMs: number): number {
 
 /** Registers the shutdown hooks; returns the readiness check that fails once shutdown began. */
 export function registerShutdown (app: FastifyInstance, options: ShutdownOptions): ReadinessCheck {
+  let draining = false
   let shuttingDown = false
   let deadline: NodeJS.Timeout | undefined
+
+  app.decorate('drain', async (ms: number) => {
+    if (ms <= 0 || draining) return
+    draining = true
+    app.log.info({ drainMs: ms }, 'draining: not ready, still serving until the load balancer moves away')
+    await sleep(ms)
+  })
 
   app.addHook('preClose', async () => {
     shuttingDown = true
@@ -42,8 +53,16 @@ export function registerShutdown (app: FastifyInstance, options: ShutdownOptions
     throw withRetryAfter(new UpstreamBusyError('the service is shutting down, retry later'), 1)
   })
   app.addHook('onSend', async (_request, reply) => {
-    if (shuttingDown) void reply.header('connection', 'close')
+    // a client's next connection should go to another replica
+    if (shuttingDown || draining) void reply.header('connection', 'close')
   })
 
-  return async () => shuttingDown ? 'shutting down' : undefined
+  return async () => shuttingDown || draining ? 'shutting down' : undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** SIGTERM's first step: readiness 503 for `ms` while requests are still served (no-op for 0) */
+    drain: (ms: number) => Promise<void>
+  }
 }

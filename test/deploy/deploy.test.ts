@@ -82,11 +82,15 @@ test('secrets come from files: each *_FILE points at a secret the service mounts
   t.equal(keys.keys[0]?.sha256, sha256Hex('dev-key'), 'the dev keys file accepts dev-key')
 })
 
-test('the stop grace period is longer than the shutdown timeout', async (t) => {
-  const configured = services.proxy!.environment.SHUTDOWN_TIMEOUT_MS as string | undefined
-  const shutdownMs = configured === undefined ? loadConfig({}, { dotenvPath: false }).shutdownTimeoutMs : Number(configured)
+test('the stop grace period is longer than the drain and the shutdown timeout; the drain outlasts the balancer\'s checks', async (t) => {
+  const environment = services.proxy!.environment as Record<string, string>
+  const config = loadConfig(Object.fromEntries(Object.entries(environment).filter(([name]) => name.startsWith('SHUTDOWN_'))), { dotenvPath: false })
   const graceMs = durationMs(services.proxy!.stop_grace_period as string)
-  t.ok(graceMs > shutdownMs, `stop_grace_period ${graceMs} ms > SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms`)
+  const totalMs = config.shutdownDrainMs + config.shutdownTimeoutMs
+  t.ok(graceMs > totalMs, `stop_grace_period ${graceMs} ms > SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS ${totalMs} ms`)
+  const check = /default-server check inter (\d+)s fall (\d+)/.exec(read('deploy/haproxy.cfg'))
+  t.ok(check, 'the balancer\'s check interval and fall')
+  t.ok(config.shutdownDrainMs > Number(check![1]) * 1000 * Number(check![2]), 'a draining replica is out of rotation before it stops listening')
   t.equal(durationMs('1m30s'), 90_000)
 })
 
@@ -121,9 +125,9 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, a nod
   for (const entry of ['node_modules', 'dist', '.env', 'deploy', '.git']) t.ok(ignored.includes(entry), `.dockerignore: ${entry}`)
 })
 
-test('the load balancer checks /readyz and reaches the replicas on their PORT', async (t) => {
+test('the load balancer routes on /readyz/serving and reaches the replicas on their PORT', async (t) => {
   const haproxy = read('deploy/haproxy.cfg')
-  t.match(haproxy, /option httpchk GET \/readyz/)
+  t.match(haproxy, /option httpchk GET \/readyz\/serving\n/)
   t.match(haproxy, new RegExp(`server-template \\w+ \\d+ proxy:${services.proxy!.environment.PORT as string}\\b`))
   t.match(haproxy, /http-request set-header X-Forwarded-For %\[src\]/, 'the client cannot choose its address')
   const published = String(services.lb!.ports[0]).split(':').at(-1)
