@@ -6,8 +6,11 @@ ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# the typed client (packages/client) is a workspace of its own that the server never imports: only its
+# package.json, which the lockfile names, is needed to install; --workspaces=false leaves it unbuilt
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+COPY packages/client/package.json packages/client/
+RUN npm ci --no-audit --no-fund --workspaces=false
 COPY . .
 RUN npm run build
 
@@ -15,7 +18,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY packages/client/package.json packages/client/
+RUN npm ci --omit=dev --no-audit --no-fund --workspaces=false && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
 USER node

@@ -1,6 +1,7 @@
-// The typed client for internal Node services: `import { StylizeClient } from 'stylize-proxy/client'`.
+// The typed client for internal Node services: `import { StylizeClient } from 'stylize-proxy-client'`.
 // One call per photo over undici; failures throw StylizeError with the proxy's code and Retry-After.
 // It ships to other services: nothing here imports the server's code.
+import { access, constants } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { contractError, headerValue, StylizeError } from './errors.js'
@@ -47,12 +48,16 @@ export interface StylizeImageResult {
   mimeType: string
   requestId: string
   upstreamRequestId: string | undefined
+  /** answered from the result kept for its Idempotency-Key (the proxy's Idempotent-Replayed): not paid again */
+  replayed: boolean
 }
 
 export interface StylizeUrlResult {
   imageUrl: string
   requestId: string
   upstreamRequestId: string | undefined
+  /** answered from the result kept for its Idempotency-Key: not paid again */
+  replayed: boolean
 }
 
 export interface PresetInfo {
@@ -166,11 +171,15 @@ export class StylizeClient {
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
     if (requestId !== undefined) headers['x-request-id'] = requestId
 
-    const { contentType, body } = this.#body(input, fields)
+    const { contentType, body } = await this.#body(input, fields)
     headers['content-type'] = contentType
 
     const answer = await this.#call('POST', '/stylize', { headers, body, signal, timeoutMs })
-    const ids = { requestId: answer.requestId, upstreamRequestId: headerValue(answer.headers['x-upstream-request-id']) }
+    const ids = {
+      requestId: answer.requestId,
+      upstreamRequestId: headerValue(answer.headers['x-upstream-request-id']),
+      replayed: headerValue(answer.headers['idempotent-replayed']) === 'true'
+    }
     if (returnUrl) {
       const json = JSON.parse(answer.bytes.toString('utf8')) as { image_url?: string, image_base64?: string, mime_type?: string }
       if (typeof json.image_url === 'string') return { imageUrl: json.image_url, ...ids }
@@ -185,7 +194,7 @@ export class StylizeClient {
     const { returnUrl = false, webhookUrl, idempotencyKey, requestId, signal, timeoutMs, ...parameters } = options
     const fields: Record<string, unknown> = { ...parameters, ...(returnUrl ? { return_url: true } : {}), ...(webhookUrl === undefined ? {} : { webhook_url: webhookUrl }) }
     const headers = this.#headers({ idempotencyKey, requestId })
-    const { contentType, body } = this.#body(input, fields)
+    const { contentType, body } = await this.#body(input, fields)
     headers['content-type'] = contentType
     return this.#json<Job>(await this.#call('POST', '/jobs', { headers, body, signal, timeoutMs }))
   }
@@ -239,11 +248,15 @@ export class StylizeClient {
     return headers
   }
 
-  /** A URL goes as JSON (the proxy downloads it); bytes, streams and files as multipart. */
-  #body (input: StylizeInput, fields: Record<string, unknown>): { contentType: string, body: string | AsyncIterable<Uint8Array> } {
+  /**
+   * A URL goes as JSON (the proxy downloads it); bytes, streams and files as multipart. A file that cannot
+   * be read rejects with the file system's own error (ENOENT...) before anything is sent.
+   */
+  async #body (input: StylizeInput, fields: Record<string, unknown>): Promise<{ contentType: string, body: string | AsyncIterable<Uint8Array> }> {
     if (typeof input === 'object' && 'url' in input && typeof input.url === 'string') {
       return { contentType: 'application/json', body: JSON.stringify({ image_url: input.url, ...fields }) }
     }
+    if (typeof input === 'object' && 'path' in input && typeof input.path === 'string') await access(input.path, constants.R_OK)
     const multipart = multipartBody(fields, input as Uint8Array | Readable | { path: string })
     return { contentType: multipart.contentType, body: multipart.body }
   }
