@@ -34,10 +34,14 @@ export async function start (config: Config, keysFile: string, options: StartOpt
     if (!options.production) return
     try {
       app.setCredentials(reloadCredentials(config))
-      app.setAdminToken(reloadAdminToken(config))
       logger.info('credentials re-read')
     } catch (error) {
       logger.error({ reason: (error as Error).message }, 'credentials not re-read, keeping the last good ones')
+    }
+    try {
+      app.setAdminToken(reloadAdminToken(config))
+    } catch (error) {
+      logger.error({ reason: (error as Error).message }, 'admin token not re-read, keeping the last good one')
     }
   })
 

@@ -22,8 +22,9 @@ export interface JobRecord {
   /** the UTC day whose quota reservation a failure gives back */
   quotaDay?: string
   result?: { mimeType: string, upstreamImageUrl?: string, upstreamRequestId: string | null }
-  /** attempts its call sent to the upstream (for the key's usage) */
+  /** attempts its call sent to the upstream, and the prepared image's bytes each sent (for the key's usage) */
   upstreamAttempts?: number
+  bytesUp?: number
   error?: JobError
   webhook?: WebhookState
 }

@@ -51,7 +51,8 @@ export function createQueues (
   const finished = (record: JobRecord): void => {
     metrics.jobStatus(record.status)
     const counts = jobEndCounts(record)
-    if (counts !== undefined) deps.ledger.count(record.keyId, counts)
+    // on the day it was submitted, as its bytes and its quota were
+    if (counts !== undefined) deps.ledger.count(record.keyId, counts, new Date(record.createdAt))
     webhooks?.deliver(record)
   }
   const runner: JobRunnerDeps = { store, events, quota: deps.quota, log: app.log, onFinished: finished }

@@ -129,7 +129,8 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
       preset: call.presetName,
       requestId: request.id,
       ...(webhookUrl === undefined ? {} : { webhookUrl, webhook: { attempts: 0, delivered: false, last_status: null } }),
-      ...(reservation === undefined ? {} : { quotaDay: reservation.day })
+      ...(reservation === undefined ? {} : { quotaDay: reservation.day }),
+      ...(request.completion.bytesUp === undefined ? {} : { bytesUp: request.completion.bytesUp })
     }
     await fromStore(store.create(record))
     try {

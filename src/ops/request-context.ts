@@ -26,6 +26,8 @@ export interface CompletionFacts {
   retries?: number | undefined
   /** answered from a kept result (Idempotency-Key): nothing was paid */
   replayed?: boolean | undefined
+  /** the client left while its call waited for the upstream: never sent */
+  clientLeft?: boolean | undefined
   /** the contract code of an error answer, its message, and the internal code it came from */
   errorCode?: string | undefined
   errorMessage?: string | undefined

@@ -105,6 +105,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     } catch (error) {
       if (error instanceof UpstreamCallError || error instanceof UpstreamUnavailable) countAttempts(context, error.attempts)
       if (error instanceof UpstreamUnavailable) {
+        if (error.reason === 'cancelled') context.clientLeft = true
         request.log.warn({ upstream: { notCalled: error.reason } }, 'upstream not called')
         throw toClientError(error)
       }

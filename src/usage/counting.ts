@@ -15,7 +15,8 @@ export function registerUsageCounting (app: FastifyInstance, ledger: UsageLedger
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.clientKey
     if (key !== undefined && request.routeOptions.config.countsUsage === true && request.completion !== null) {
-      ledger.count(key.id, requestCounts(request.completion, reply.statusCode))
+      // on the day the request arrived, as its quota was reserved
+      ledger.count(key.id, requestCounts(request.completion, reply.statusCode), new Date(Date.now() - reply.elapsedTime))
     }
     return payload
   })

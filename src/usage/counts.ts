@@ -12,8 +12,10 @@ export function addCounts (into: UsageCounts, from: UsageCounts): UsageCounts {
   return into
 }
 
-function attemptCounts (attempts: number): UsageCounts {
-  return attempts > 0 ? { upstream_attempts: attempts, retries: attempts - 1 } : {}
+/** Each attempt sends the prepared image again: bytes up are what was sent, not what was prepared. */
+function attemptCounts (attempts: number, bytesUp: number | undefined): UsageCounts {
+  if (attempts === 0) return {}
+  return { upstream_attempts: attempts, retries: attempts - 1, ...(bytesUp === undefined ? {} : { bytes_up: bytesUp * attempts }) }
 }
 
 /**
@@ -25,16 +27,17 @@ function unsuccessful (code: string, attempts: number): UsageCounts {
 }
 
 /**
- * A POST /stylize or POST /jobs answer. A job's 202 counts only its bytes: how it ends is counted when
- * it ends (jobEndCounts), by whichever replica's worker ran it.
+ * A POST /stylize or POST /jobs answer. A job's 202 counts only the bytes it received: what it sent and
+ * how it ended are counted when it ends (jobEndCounts), by whichever replica's worker ran it.
  */
 export function requestCounts (facts: CompletionFacts, statusCode: number): UsageCounts {
   const counts: UsageCounts = {}
   if (facts.bytesIn !== undefined) counts.bytes_in = facts.bytesIn
-  if (facts.bytesUp !== undefined) counts.bytes_up = facts.bytesUp
   const attempts = facts.upstreamAttempts ?? 0
   if (facts.replayed === true) return addCounts(counts, { replayed: 1 })
-  addCounts(counts, attemptCounts(attempts))
+  // nobody refused it: its client left while it waited for the upstream
+  if (facts.clientLeft === true) return counts
+  addCounts(counts, attemptCounts(attempts, facts.bytesUp))
   if (statusCode >= 400) return addCounts(counts, unsuccessful(facts.errorCode ?? 'INTERNAL_ERROR', attempts))
   if (statusCode === 200 && attempts > 0) counts.succeeded = 1
   return counts
@@ -43,7 +46,7 @@ export function requestCounts (facts: CompletionFacts, statusCode: number): Usag
 /** A job that ended succeeded or failed (a cancelled job was never sent: nothing to count). */
 export function jobEndCounts (record: JobRecord): UsageCounts | undefined {
   const attempts = record.upstreamAttempts ?? 0
-  if (record.status === 'succeeded') return { succeeded: 1, ...attemptCounts(attempts) }
-  if (record.status === 'failed') return { ...attemptCounts(attempts), ...unsuccessful(record.error?.code ?? 'INTERNAL_ERROR', attempts) }
+  if (record.status === 'succeeded') return { succeeded: 1, ...attemptCounts(attempts, record.bytesUp) }
+  if (record.status === 'failed') return { ...attemptCounts(attempts, record.bytesUp), ...unsuccessful(record.error?.code ?? 'INTERNAL_ERROR', attempts) }
   return undefined
 }

@@ -27,11 +27,11 @@ export class UsageLedger {
     redis?.state.onChange((up) => { if (up) this.#resumed() })
   }
 
-  /** Adds one request's (or job end's) counts to the key's day. Never throws, never waits. */
-  count (keyId: string, counts: UsageCounts, now = new Date()): void {
+  /** Adds one request's (or job end's) counts to the key's day (`at`'s UTC day). Never throws, never waits. */
+  count (keyId: string, counts: UsageCounts, at = new Date()): void {
     if (Object.keys(counts).length === 0) return
     if (this.#redis !== undefined && !this.#redis.state.up) return this.#dropped()
-    this.#store.add(utcDay(now), keyId, counts).catch(() => { this.#dropped() })
+    this.#store.add(utcDay(at), keyId, counts).then(() => { this.#resumed() }, () => { this.#dropped() })
   }
 
   async read (days: readonly string[], keyId?: string): Promise<UsageRow[]> {

@@ -10,7 +10,7 @@ import { rateLimitOf } from '../limits/rate-limit.js'
 import { prefersOverJson } from '../stylize/accept.js'
 import { addCounts, type UsageCounts } from './counts.js'
 import { usageCsv } from './csv.js'
-import { addDays, daysBetween, KEPT_DAYS, monthStart, parseDay } from './days.js'
+import { dayCount, daysBetween, KEPT_DAYS, monthStart, parseDay } from './days.js'
 import { figuresOf, type Price, type UsageFigures } from './figures.js'
 import { UsageUnavailableError, type UsageLedger } from './ledger.js'
 import type { UsageRow } from './store.js'
@@ -61,7 +61,7 @@ function reportRange (query: { from?: string, to?: string }, today: string): { f
   const to = day('to', today)
   const from = day('from', monthStart(to))
   if (from > to) throw new InvalidRequestError('from: must not be after to')
-  if (addDays(from, KEPT_DAYS - 1) < to) throw new InvalidRequestError(`from..to: at most ${KEPT_DAYS} days at once`)
+  if (dayCount(from, to) > KEPT_DAYS) throw new InvalidRequestError(`from..to: at most ${KEPT_DAYS} days at once`)
   return { from, to }
 }
 
@@ -94,7 +94,10 @@ export async function usageRoutes (app: FastifyInstance, options: UsageRoutesOpt
       throw new UnauthorizedError('a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)')
     }
     const { from, to } = reportRange(request.query, utcDay(new Date()))
-    const keyId = typeof request.query.key === 'string' && request.query.key !== '' ? request.query.key : undefined
+    const key: unknown = request.query.key
+    // a repeated key= must not quietly widen the report to every key
+    if (key !== undefined && typeof key !== 'string') throw new InvalidRequestError('key: give one key id')
+    const keyId = key === undefined || key === '' ? undefined : key
     const rows = await readRows(ledger, daysBetween(from, to), keyId)
     if (prefersOverJson(request.headers.accept, (type) => type === 'text/csv')) {
       const ordered = [...rows].sort((a, b) => a.keyId.localeCompare(b.keyId) || a.day.localeCompare(b.day))

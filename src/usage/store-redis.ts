@@ -1,14 +1,13 @@
 // Usage counts in Redis, one total for the fleet: a hash per key and day (a field per counter, HINCRBY),
-// and a set per day of the key ids that have one, so that the admin report can list them. Both expire
-// KEPT_DAYS after their day.
+// a set per day of the key ids that have one, and a sorted set of the days. None expires: billing history
+// must never be what `maxmemory-policy volatile-lru` evicts. Instead, when a replica first counts on a new
+// day, it deletes the days older than KEPT_DAYS.
 import type { RedisConnection } from '../redis/connection.js'
 import type { UsageCounts } from './counts.js'
 import { addDays, KEPT_DAYS } from './days.js'
 import type { UsageRow, UsageStore } from './store.js'
 
-function expiresAt (day: string): number {
-  return Date.parse(`${addDays(day, KEPT_DAYS)}T00:00:00Z`)
-}
+const DAY_MS = 86_400_000
 
 function countsOf (hash: Record<string, string>): UsageCounts {
   const counts: UsageCounts = {}
@@ -16,8 +15,15 @@ function countsOf (hash: Record<string, string>): UsageCounts {
   return counts
 }
 
+/** The day's number since 1970, its score in the sorted set of days. */
+function dayNumber (day: string): number {
+  return Date.parse(`${day}T00:00:00Z`) / DAY_MS
+}
+
 export class RedisUsageStore implements UsageStore {
   readonly #redis: RedisConnection
+  /** the day this replica last deleted the days past KEPT_DAYS for */
+  #prunedFor: string | undefined
 
   constructor (redis: RedisConnection) {
     this.#redis = redis
@@ -25,14 +31,17 @@ export class RedisUsageStore implements UsageStore {
 
   async add (day: string, keyId: string, counts: UsageCounts): Promise<void> {
     const hash = this.#hashKey(day, keyId)
-    const index = this.#indexKey(day)
-    const at = expiresAt(day)
     const multi = this.#redis.client.multi()
     for (const [name, amount] of Object.entries(counts)) if (amount !== 0) multi.hincrby(hash, name, amount)
-    multi.sadd(index, keyId).pexpireat(hash, at).pexpireat(index, at)
+    multi.sadd(this.#indexKey(day), keyId).zadd(this.#daysKey(), 'NX', dayNumber(day), day)
     const results = await multi.exec()
     const failed = results?.find(([error]) => error !== null)?.[0]
     if (results === null || failed !== undefined) throw failed ?? new Error('usage counts not written')
+    if (this.#prunedFor !== day) {
+      this.#prunedFor = day
+      // the counts are written: a prune that fails is tried again with the next count
+      await this.#prune(addDays(day, -KEPT_DAYS)).catch(() => { this.#prunedFor = undefined })
+    }
   }
 
   async read (days: readonly string[], keyId?: string): Promise<UsageRow[]> {
@@ -54,12 +63,27 @@ export class RedisUsageStore implements UsageStore {
       .filter((row) => Object.keys(row.counts).length > 0)
   }
 
+  /** Deletes every day up to `last`, included: its hashes, its set of ids, its place among the days. */
+  async #prune (last: string): Promise<void> {
+    const client = this.#redis.client
+    const old = await client.zrangebyscore(this.#daysKey(), '-inf', dayNumber(last))
+    for (const day of old) {
+      const ids = await client.smembers(this.#indexKey(day))
+      await client.del(this.#indexKey(day), ...ids.map((id) => this.#hashKey(day, id)))
+      await client.zrem(this.#daysKey(), day)
+    }
+  }
+
   #hashKey (day: string, keyId: string): string {
     return `${this.#redis.prefix}usage:${day}:${encodeURIComponent(keyId)}`
   }
 
   #indexKey (day: string): string {
     return `${this.#redis.prefix}usage:${day}`
+  }
+
+  #daysKey (): string {
+    return `${this.#redis.prefix}usage:days`
   }
 }
 

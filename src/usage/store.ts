@@ -10,7 +10,7 @@ export interface UsageRow {
 
 export interface UsageStore {
   add: (day: string, keyId: string, counts: UsageCounts) => Promise<void>
-  /** the rows of these days (of one key, when given); days and keys without counts have no row */
+  /** the rows of these days (of one key, when given), by day then key id; days and keys without counts have no row */
   read: (days: readonly string[], keyId?: string) => Promise<UsageRow[]>
 }
 
@@ -32,7 +32,8 @@ export class MemoryUsageStore implements UsageStore {
   async read (days: readonly string[], keyId?: string): Promise<UsageRow[]> {
     const rows: UsageRow[] = []
     for (const day of days) {
-      for (const [id, counts] of this.#days.get(day) ?? []) {
+      const keys = [...this.#days.get(day) ?? []].sort(([a], [b]) => a < b ? -1 : 1)
+      for (const [id, counts] of keys) {
         if (keyId === undefined || id === keyId) rows.push({ day, keyId: id, counts: { ...counts } })
       }
     }

@@ -78,6 +78,7 @@ test('two replicas count one fleet-wide usage, exactly, and a Redis outage loses
   }
   const bytesUp = (await webToday(a.url)).bytes_up as number
   const quota = (await usage(b.url, QUOTA)).json
+  t.equal(bytesUp, 6 * (quota.today.bytes_up / 2), 'bytes up are what each attempt sent: the 50500 twice')
   t.same(quota.quota, { daily: 2, remaining: 0, resets_at: quota.quota.resets_at })
   t.same(quota.today.refused, { QUOTA_EXCEEDED: 1 })
   t.equal(quota.today.succeeded, 2)

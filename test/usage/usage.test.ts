@@ -67,7 +67,8 @@ test('a mix of answers gives exactly its counts in /usage and /admin/usage, and 
     upstream_attempts: 6,
     retries: 1,
     bytes_in: 6 * imageBytes,
-    bytes_up: 5 * bytesUp,
+    // what was sent: the 50500 went twice, the replay not at all
+    bytes_up: 6 * bytesUp,
     spend: 0.3
   }
   t.same(web.json.today, expected, 'today')
@@ -83,6 +84,7 @@ test('a mix of answers gives exactly its counts in /usage and /admin/usage, and 
   t.same(quota.json.quota.remaining, 0, 'nothing left today')
   t.same(quota.json.today.refused, { QUOTA_EXCEEDED: 1 })
   t.equal(quota.json.today.succeeded, 1)
+  t.equal(quota.json.today.bytes_up, bytesUp, 'the refused request\'s image was prepared but never sent')
   const limited = await usage(proxy.url, LIMITED)
   t.equal(limited.status, 200, 'GET /usage has a limit of its own: a key at its stylize limit still sees its usage')
   t.same(limited.json.today.refused, { RATE_LIMITED: 1 })
@@ -115,7 +117,7 @@ test('a mix of answers gives exactly its counts in /usage and /admin/usage, and 
     upstream_attempts: '6',
     retries: '1',
     bytes_in: String(6 * imageBytes),
-    bytes_up: String(5 * bytesUp),
+    bytes_up: String(6 * bytesUp),
     spend: '0.3',
     currency: 'CNY',
     failed_by_code: 'CONTENT_REJECTED=1;UPSTREAM_ERROR=1',
@@ -148,6 +150,10 @@ test('the admin routes need the admin token: 401 without it or with a wrong one,
     t.match(answer.json.message, message)
   }
   t.equal((await adminUsage(proxy.url, ADMIN_TOKEN, '?from=2025-01-01&to=2026-02-04')).status, 200, '400 days at once')
+  t.equal((await adminUsage(proxy.url, ADMIN_TOKEN, '?to=9999-12-31')).status, 200, 'the last day there is')
+  const twoKeys = await adminUsage(proxy.url, ADMIN_TOKEN, '?key=web-app&key=quota')
+  t.equal(twoKeys.status, 400, 'a repeated key= is refused, never widened to every key')
+  t.match(twoKeys.json.message, /key: give one key id/)
 
   const closed = await startProxy(t, { upstreamUrl: upstream.url, env: { PRICE_PER_CALL: '0.1' } })
   const answer = await adminUsage(closed.url, ADMIN_TOKEN)
@@ -203,4 +209,24 @@ test('the price and the admin token are checked at start', async (t) => {
   const config = loadConfig({ ...base, PRICE_PER_CALL: '0.012', PRICE_CURRENCY: 'USD', ADMIN_TOKEN }, { dotenvPath: false })
   t.equal(config.pricePerCall, 0.012)
   t.equal(config.adminToken, ADMIN_TOKEN)
+})
+
+test('a cancelled job is never sent: only the bytes it brought are counted', async (t) => {
+  const image = await photo(800, 600)
+  let release = (): void => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const upstream = await startRecordingUpstream(t, async () => { await held; return successAnswer(image) })
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
+  const first = await submitJob(proxy.url, WEB)
+  const second = await submitJob(proxy.url, WEB)
+  await until(() => upstream.requests.length === 1, 10_000, 'the first job to hold the one slot')
+  const cancelled = await request(`${proxy.url}/jobs/${second.json.job_id as string}`, { method: 'DELETE', headers: { authorization: `Bearer ${WEB}` } })
+  t.equal(cancelled.statusCode, 200)
+  await cancelled.body.dump()
+  release()
+  t.equal((await waitForEnd(proxy.url, WEB, first.json.job_id as string)).json.status, 'succeeded')
+  const today = (await usage(proxy.url, WEB)).json.today
+  const imageBytes = Buffer.from(await imageBase64(), 'base64').length
+  t.match(today, { succeeded: 1, failed: {}, refused: {}, upstream_attempts: 1, bytes_in: 2 * imageBytes })
+  t.equal(upstream.requests.length, 1, 'the cancelled job never reached the upstream')
 })
