@@ -38,9 +38,24 @@ function annotate (schema: JsonSchema): JsonSchema {
   return { ...schema, properties }
 }
 
-/** The exactly-one-image-source rule, which the server checks in code, as JSON Schema. */
-function oneSourceOf (...names: string[]): JsonSchema[] {
-  return names.map((name) => ({ required: [name] }))
+/**
+ * The exactly-one-image-source rule, which the server checks in code, as JSON Schema: one branch per
+ * source, each with that source required (and typed, so that code generators keep the rule as a union of
+ * complete shapes) and the other sources absent.
+ */
+function oneSourceOf (base: JsonSchema | undefined, sources: Record<string, JsonSchema>): JsonSchema[] {
+  return Object.entries(sources).map(([name, schema]) => {
+    const others = Object.keys(sources).filter((other) => other !== name)
+    const branch: JsonSchema = {
+      title: `with ${name}`,
+      type: 'object',
+      required: [name],
+      properties: { [name]: schema },
+      not: { anyOf: others.map((other) => ({ required: [other] })) }
+    }
+    // a copy each time: one shared object would be written as a YAML anchor and its alias
+    return base === undefined ? branch : { title: branch.title, allOf: [plain(base), branch] }
+  })
 }
 
 /** `components.schemas` entries that `npm run openapi` writes into openapi.yaml. */
@@ -52,8 +67,10 @@ export function requestSchemas (): Record<string, JsonSchema> {
     StylizeFields: { description: 'Every field POST /stylize accepts; unknown fields are refused (400), JSON types are not coerced.', ...fields },
     StylizeJsonBody: {
       description: 'application/json body: exactly one of image_url or image_base64, and the optional fields.',
-      allOf: [{ $ref: '#/components/schemas/StylizeFields' }],
-      oneOf: oneSourceOf('image_url', 'image_base64')
+      oneOf: oneSourceOf({ $ref: '#/components/schemas/StylizeFields' }, {
+        image_url: { type: 'string' },
+        image_base64: { type: 'string' }
+      })
     },
     StylizeMultipartBody: {
       description: 'multipart/form-data body: the file field image or the text field image_url, and the optional fields as text fields ' +
@@ -64,7 +81,10 @@ export function requestSchemas (): Record<string, JsonSchema> {
         image: { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', ...FIELD_DOCS.image },
         ...multipartFields
       },
-      oneOf: oneSourceOf('image', 'image_url')
+      oneOf: oneSourceOf(undefined, {
+        image: { type: 'string', format: 'binary' },
+        image_url: { type: 'string' }
+      })
     }
   }
 }

@@ -106,3 +106,25 @@ test('the documented headers: request ids, Retry-After, rate limits, Idempotency
   }
   t.same(Object.keys(document.components.securitySchemes as Json).sort(), ['adminToken', 'apiKeyHeader', 'bearerAuth', 'metricsToken'])
 })
+
+test('"exactly one image source" is a union of complete shapes, each requiring one typed source, so code generators keep it', async (t) => {
+  const schemas = loadOpenApi().components.schemas as Json
+  const branches = (schema: Json): Json[] => (schema.oneOf as Json[]).map((branch) => (branch.allOf as Json[] | undefined)?.at(-1) ?? branch)
+  for (const [name, sources] of [['StylizeJsonBody', ['image_url', 'image_base64']], ['StylizeMultipartBody', ['image', 'image_url']]] as const) {
+    const shapes = branches(schemas[name] as Json)
+    t.same(shapes.map((shape) => shape.required), sources.map((source) => [source]), `${name}: one branch per source`)
+    for (const shape of shapes) {
+      const source = (shape.required as string[])[0]!
+      t.equal(shape.type, 'object')
+      t.equal((shape.properties as Json)[source]?.type, 'string', `${name}: ${source} is typed in its branch`)
+    }
+  }
+  t.same(((schemas.StylizeJsonBody as Json).oneOf as Json[]).map((branch) => (branch.allOf as Json[])[0]), [
+    { $ref: '#/components/schemas/StylizeFields' }, { $ref: '#/components/schemas/StylizeFields' }
+  ], 'each JSON branch is the whole field set with its source')
+})
+
+test('info.license, if any, has the url or identifier that strict OpenAPI 3.1 validators (swagger-parser) require', async (t) => {
+  const license = (loadOpenApi().info as Json).license as Json | undefined
+  t.ok(license === undefined || license.url !== undefined || license.identifier !== undefined)
+})
