@@ -118,7 +118,11 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   const idempotency = new Idempotency(redis, { ttlMs: config.idempotencyTtlMs, waitMs: config.idempotencyWaitMs })
   // one queue for /stylize and jobs: the fleet's on BullMQ with REDIS_URL, else this process's gate
   const queues = createQueues(app, config, { redis, caller, quota, metrics, ledger })
-  const notShuttingDown = registerShutdown(app, { timeoutMs: config.shutdownTimeoutMs, onDeadline: () => { caller.stop(); queues.stop() } })
+  const notShuttingDown = registerShutdown(app, {
+    timeoutMs: config.shutdownTimeoutMs,
+    onDeadline: () => { caller.stop(); queues.stop() },
+    onCut: () => { caller.cut() }
+  })
   await app.register(healthRoutes, { serving: [notShuttingDown], shared: redis === undefined ? [] : [redisReadiness(redis)] })
   await app.register(presetsRoutes, { presets })
   await app.register(stylizeRoutes, { config, presets, upstream: queues.upstream, quota, idempotency })

@@ -53,6 +53,7 @@ test('defaults: every variable of the contract', async (t) => {
     idempotencyTtlMs: 86400000,
     idempotencyWaitMs: 30000,
     shutdownTimeoutMs: 30000,
+    shutdownDrainMs: 0,
     maxEventLoopDelayMs: 1000,
     metricsToken: undefined,
     corsOrigins: [],
@@ -63,6 +64,9 @@ test('defaults: every variable of the contract', async (t) => {
     webhookSecret: undefined,
     webhookMaxAttempts: 6,
     webhookAllowHosts: [],
+    pricePerCall: undefined,
+    priceCurrency: undefined,
+    adminToken: undefined,
     secretFiles: {}
   })
 })

@@ -12,13 +12,20 @@ import type { ReadinessCheck } from './health.js'
 export interface ShutdownOptions {
   /** SHUTDOWN_TIMEOUT_MS: close-with-grace kills the process (exit 1) past it */
   timeoutMs: number
-  /** refuses queued requests and cuts calls still running */
+  /** refuses queued requests (never sent); calls already sent go on */
   onDeadline: () => void
+  /** the last moment: cuts the calls still running, so that their clients still get an answer */
+  onCut: () => void
 }
 
-/** Room left after the deadline for the last answers to go out and the pools to close. */
+/** When queued requests are refused: room left for the calls in flight to finish. */
 export function shutdownDeadlineMs (timeoutMs: number): number {
   return timeoutMs - Math.min(2000, Math.floor(timeoutMs / 5))
+}
+
+/** When calls still running are cut: room left for their answers to go out and the pools to close. */
+export function shutdownCutMs (timeoutMs: number): number {
+  return timeoutMs - Math.min(1000, Math.floor(timeoutMs / 10))
 }
 
 /** Registers the shutdown hooks; returns the readiness check that fails once shutdown began. */
@@ -26,6 +33,7 @@ export function registerShutdown (app: FastifyInstance, options: ShutdownOptions
   let draining = false
   let shuttingDown = false
   let deadline: NodeJS.Timeout | undefined
+  let cut: NodeJS.Timeout | undefined
 
   app.decorate('drain', async (ms: number) => {
     if (ms <= 0 || draining) return
@@ -38,12 +46,17 @@ export function registerShutdown (app: FastifyInstance, options: ShutdownOptions
     shuttingDown = true
     app.log.info({ timeoutMs: options.timeoutMs }, 'shutting down: finishing the requests in flight')
     deadline = setTimeout(() => {
-      app.log.warn('shutdown deadline: refusing what has not started')
+      app.log.warn('shutdown deadline: refusing what has not started; calls already sent may still finish')
       options.onDeadline()
     }, shutdownDeadlineMs(options.timeoutMs))
+    cut = setTimeout(() => {
+      app.log.warn('shutdown: cutting the calls still running (they may have been billed)')
+      options.onCut()
+    }, shutdownCutMs(options.timeoutMs))
     deadline.unref()
+    cut.unref()
   })
-  app.addHook('onClose', async () => { clearTimeout(deadline) })
+  app.addHook('onClose', async () => { clearTimeout(deadline); clearTimeout(cut) })
 
   app.addHook('onRequest', async (request, reply) => {
     if (!shuttingDown) return

@@ -140,10 +140,18 @@ export class UpstreamCaller {
     }
   }
 
-  /** Shutdown's deadline: refuse whatever waits or would start, cut calls still running. */
+  /**
+   * Shutdown's deadline: refuse whatever waits or would start (never sent, so 503 "retry"), and retry
+   * nothing more; calls already sent go on, since they may be billed.
+   */
   stop (): void {
     this.#stopped = true
     this.#gate.close()
+  }
+
+  /** The last moment before the process must exit: cut the calls still running (502: maybe billed). */
+  cut (): void {
+    this.stop()
     for (const stopping of this.#running) stopping.abort()
   }
 
@@ -201,7 +209,8 @@ export class UpstreamCaller {
         await lease.release()
       }
       lastError = error
-      if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
+      // shutting down: this attempt was sent, so its own error is the answer, never "not called, retry"
+      if (this.#stopped) throw error
 
       const decision = retryDecision(error, { retries, maxRetries: this.#options.retries, seed, reseeded })
       // nobody is waiting for the answer any more
@@ -235,7 +244,8 @@ export class UpstreamCaller {
       lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined, id })
     } catch (error) {
       this.#breaker.record(ticket, 'neutral')
-      if (lastError !== undefined && error instanceof UpstreamUnavailable && error.reason !== 'shutting_down') throw lastError
+      // waiting to retry: the last attempt's own error says what happened to this request
+      if (lastError !== undefined && error instanceof UpstreamUnavailable) throw lastError
       throw error
     }
     // the circuit opened while this request waited: do not pay for a call that will likely fail
@@ -247,10 +257,11 @@ export class UpstreamCaller {
     return lease
   }
 
-  /** An attempt we cut ourselves: past the overall deadline it is a timeout, at shutdown a refusal. */
+  /** An attempt we cut ourselves: past the overall deadline it is a timeout, at shutdown a call that may be billed. */
   #explainAbort (error: UpstreamCallError, deadline: AbortSignal): UpstreamCallError {
     if (error.kind !== 'aborted') return error
     if (deadline.aborted) return new UpstreamCallError({ kind: 'timeout', code: 'deadline', bodySent: true, ms: error.ms ?? 0 })
+    if (this.#stopped) return new UpstreamCallError({ kind: 'aborted', code: 'shutdown', bodySent: true, ms: error.ms ?? 0 })
     return error
   }
 

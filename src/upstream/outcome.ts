@@ -45,6 +45,10 @@ export function toClientError (error: UpstreamCallError | UpstreamUnavailable): 
     case 'config':
       return new InternalError('internal error')
     case 'aborted':
+      // cut at the shutdown's last moment: it was sent, and may be billed, so no "retry later"
+      if (error.upstreamCode === 'shutdown') {
+        return new UpstreamError('the service stopped while the stylization service was working on this request; the call may have been billed')
+      }
       return withRetryAfter(new UpstreamBusyError('the request was cancelled before the stylization service answered'), 1)
     default:
       return new UpstreamError('the stylization service failed')

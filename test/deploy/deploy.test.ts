@@ -133,3 +133,16 @@ test('the load balancer routes on /readyz/serving and reaches the replicas on th
   const published = String(services.lb!.ports[0]).split(':').at(-1)
   t.match(haproxy, new RegExp(`bind :${published}\\b`))
 })
+
+test('compose: every service has its log rotated and its CPU and memory limited; Redis has a maxmemory with volatile-lru; images can be pinned', async (t) => {
+  for (const [name, service] of Object.entries(services)) {
+    t.match(service.logging, { driver: 'json-file', options: { 'max-size': String, 'max-file': String } }, `${name}: log rotation`)
+    t.match(service.deploy?.resources?.limits, { cpus: String, memory: String }, `${name}: CPU and memory limits`)
+  }
+  const command = services.redis!.command as string[]
+  t.ok(command.includes('--maxmemory'), 'redis: a maxmemory')
+  t.equal(command[command.indexOf('--maxmemory-policy') + 1], 'volatile-lru', 'redis: evicts only keys that expire (usage keys do not)')
+  for (const name of ['lb', 'redis']) t.match(services[name]!.image, /^\$\{[A-Z_]+_IMAGE:-[^}]+\}$/, `${name}: the image is a variable, so a digest can pin it`)
+  t.match(services.proxy!.build.args.NODE_IMAGE, /^\$\{NODE_IMAGE:-node:\d+-slim\}$/, 'proxy: the Node base image too')
+  t.match(read('docker-compose.yml'), /docker buildx imagetools inspect/, 'how to find a digest is written down')
+})

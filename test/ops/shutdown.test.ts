@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { connect } from 'node:net'
 import { test } from 'tap'
 import { request } from 'undici'
-import { EMULATOR_AK, EMULATOR_SK, startEmulator, writeKeysFile } from '../fixtures/harness.js'
+import { EMULATOR_AK, EMULATOR_SK, photo, startEmulator, startRecordingUpstream, successAnswer, writeKeysFile } from '../fixtures/harness.js'
 import { WEB_KEY, eventually, metricsText, seriesValue, stylize } from '../upstream/fixtures/client.js'
 
 const SERVER = new URL('../../dist/server.js', import.meta.url).pathname
@@ -83,7 +83,30 @@ test('SIGTERM: in-flight and queued requests finish, later ones are refused, the
   t.equal(emulator.app.emulatorStats.calls, 3, 'every request admitted before SIGTERM was served, no other')
 })
 
-test('SIGTERM: what cannot finish by SHUTDOWN_TIMEOUT_MS is answered 503 UPSTREAM_BUSY, and the process still exits 0', async (t) => {
+test('SIGTERM: at the deadline queued requests are refused 503 (never sent), a call already sent still finishes', async (t) => {
+  // the upstream holds the call until the test has seen the deadline pass (at 8 s; the cut would be at 9 s)
+  const image = await photo(800, 600)
+  let release = (): void => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const upstream = await startRecordingUpstream(t, async () => { await held; return successAnswer(image) })
+  const server = await startServer(t, upstream.url, { UPSTREAM_CONCURRENCY: '1', SHUTDOWN_TIMEOUT_MS: '10000' })
+  const clients = Array.from({ length: 3 }, async () => await stylize(server.url))
+  await eventually(async () => seriesValue(await metricsText(server.url), 'stylize_upstream_queue_depth') === 2, 10_000)
+  server.child.kill('SIGTERM')
+  await eventually(() => server.log().includes('shutdown deadline: refusing what has not started'), 15_000)
+  release()
+  const answers = await Promise.all(clients)
+  t.same(answers.map((answer) => answer.status).sort(), [200, 503, 503], 'the sent call answered 200, the queued ones 503')
+  for (const answer of answers.filter((a) => a.status === 503)) {
+    t.equal(answer.json.code, 'UPSTREAM_BUSY')
+    t.ok(Number(answer.headers['retry-after']) >= 1, 'never sent: retry elsewhere')
+  }
+  t.equal(await server.exited, 0)
+  t.equal(upstream.requests.length, 1, 'the queued requests never reached the upstream')
+  t.notMatch(server.log(), /cutting the calls still running/, 'nothing had to be cut')
+})
+
+test('SIGTERM: a call still running at the last moment is cut with 502 (it may have been billed), never a 503 "retry"', async (t) => {
   const emulator = await startEmulator(t, { latencyMs: 5000 })
   const server = await startServer(t, emulator.url, { UPSTREAM_CONCURRENCY: '1', SHUTDOWN_TIMEOUT_MS: '2000' })
   const clients = Array.from({ length: 3 }, async () => await stylize(server.url))
@@ -91,13 +114,17 @@ test('SIGTERM: what cannot finish by SHUTDOWN_TIMEOUT_MS is answered 503 UPSTREA
   const signalled = Date.now()
   server.child.kill('SIGTERM')
   const answers = await Promise.all(clients)
-  for (const answer of answers) {
-    t.equal(answer.status, 503)
-    t.equal(answer.json.code, 'UPSTREAM_BUSY')
-    t.ok(Number(answer.headers['retry-after']) >= 1)
-  }
+  const cut = answers.filter((answer) => answer.status === 502)
+  t.equal(cut.length, 1, 'the call in flight')
+  t.equal(cut[0]?.json.code, 'UPSTREAM_ERROR')
+  t.match(cut[0]?.json.message, /may have been billed/)
+  t.equal(cut[0]?.headers['retry-after'], undefined, 'no invitation to pay again')
+  const refused = answers.filter((answer) => answer.status === 503)
+  t.equal(refused.length, 2, 'the queued ones')
+  for (const answer of refused) t.equal(answer.json.code, 'UPSTREAM_BUSY')
   t.equal(await server.exited, 0)
   t.ok(Date.now() - signalled < 4000, 'answered and gone by the deadline')
   t.equal(emulator.app.emulatorStats.calls, 1, 'the queued requests never reached the upstream')
-  t.match(server.log(), /shutdown deadline: refusing what has not started/)
+  t.match(server.log(), /cutting the calls still running/)
+  t.notMatch(server.log(), /"notCalled":"shutting_down"[^\n]*"statusCode":502/, 'the cut call is not logged as "not called"')
 })
