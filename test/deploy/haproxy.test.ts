@@ -119,4 +119,22 @@ if (!existsSync(HAPROXY) && process.env.CI === undefined) {
     t.equal(keyed.statusCode, 200, 'a key is limited by its own bucket, not the address')
     await keyed.body.dump()
   })
+
+  t.test('/metrics is not served through the public entry, however the path is spelled; each replica still serves it', async (t) => {
+    const fleet = await startFleet(t)
+    const port = await freePort()
+    const replica = await fleet.replica({ PORT: String(port) })
+    const balancer = await startBalancer(t, [{ name: 'r0', port }])
+    for (const path of ['/metrics', '/metrics?x=1', '//metrics', '/%6Detrics', '/METRICS', '/metrics/']) {
+      const answer = await request(`${balancer.url}${path}`)
+      await answer.body.dump()
+      t.equal(answer.statusCode, 404, `${path} through the balancer`)
+    }
+    const direct = await request(`${replica.url}/metrics`)
+    t.equal(direct.statusCode, 200, 'scraped on the replica itself')
+    t.match(await direct.body.text(), /stylize_http_requests_total/)
+    const health = await request(`${balancer.url}/healthz`)
+    t.equal(health.statusCode, 200, 'the rest goes through')
+    await health.body.dump()
+  })
 }
