@@ -13,6 +13,7 @@ import { Idempotency } from './limits/idempotency.js'
 import { DailyQuota } from './limits/quota.js'
 import { registerRateLimit } from './limits/rate-limit.js'
 import { loggerOptions } from './logger.js'
+import { clientErrorHandler } from './ops/client-errors.js'
 import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
 import { createQueues } from './jobs/queues.js'
@@ -58,9 +59,14 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
     trustProxy: trustProxyOption(config.trustProxy),
     // while closing, ops/shutdown.ts answers new requests itself (503 UPSTREAM_BUSY with Retry-After)
     return503OnClosing: false,
-    // against slow clients: the whole request must arrive within this, its headers within 30 s
-    requestTimeout: 120_000,
-    http: { headersTimeout: 30_000 },
+    // against slow clients: the whole request must arrive within REQUEST_TIMEOUT_MS, its headers within
+    // 30 s (Node checks both every connectionsCheckingInterval); what Node refuses gets the contract's 400
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(30_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.requestTimeoutMs / 4)))
+    },
+    clientErrorHandler: clientErrorHandler(config.requestTimeoutMs),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
   })
 

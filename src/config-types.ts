@@ -38,6 +38,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** on SIGTERM, how long readiness is 503 while requests are still served, before the listener closes */
   shutdownDrainMs: number
+  /** the whole request (headers and body) must arrive within this */
+  requestTimeoutMs: number
   /** event-loop lag (ms) past which requests are shed with 503 OVERLOADED; 0 = never */
   maxEventLoopDelayMs: number
   metricsToken: string | undefined

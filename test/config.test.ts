@@ -54,6 +54,7 @@ test('defaults: every variable of the contract', async (t) => {
     idempotencyWaitMs: 30000,
     shutdownTimeoutMs: 30000,
     shutdownDrainMs: 0,
+    requestTimeoutMs: 120000,
     maxEventLoopDelayMs: 1000,
     metricsToken: undefined,
     corsOrigins: [],
