@@ -20,7 +20,7 @@ export const EMULATOR_BODY_LIMIT = 10 * 1024 * 1024
 export function buildEmulator (options: EmulatorOptions, fastifyOptions: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
   const app = Fastify({ logger: fastifyOptions.logger ?? false, bodyLimit: EMULATOR_BODY_LIMIT })
   const stats: EmulatorStats = { calls: 0, inFlight: 0, maxInFlight: 0 }
-  const results = new ResultStore()
+  const results = new ResultStore(64, options.urlTtlMs)
   const hanging = new Set<Socket>()
   app.decorate('emulatorStats', stats)
 
@@ -50,6 +50,7 @@ export function buildEmulator (options: EmulatorOptions, fastifyOptions: { logge
     const id = /^([0-9a-f]{32})\.jpeg$/.exec(request.params.file)?.[1]
     const image = id === undefined ? undefined : results.get(id)
     if (image === undefined) return reply.code(404).send({ message: 'no such result' })
+    if (image === 'expired') return reply.code(403).send({ message: 'Request has expired' })
     return reply.type('image/jpeg').send(image)
   })
   app.post('/', cvProcessHandler({

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { BUSINESS_ERROR_FAULTS, MALFORMED_BODY, pickFault } from './faults.js'
+import { BUSINESS_ERROR_FAULTS, GATEWAY_ERROR_FAULTS, MALFORMED_BODY, pickFault } from './faults.js'
 import { GATEWAY_ERRORS, gatewayErrorBody, type GatewayFailure } from './gateway-errors.js'
 import { checkImage, loadImageBytes } from './input-image.js'
 import type { EmulatorOptions } from './options.js'
@@ -102,6 +102,8 @@ export function cvProcessHandler (deps: CVProcessDeps) {
       return undefined
     }
     if (fault === 'malformed') return reply.code(200).type('application/json').send(MALFORMED_BODY)
+    const gatewayFault = fault === undefined ? undefined : GATEWAY_ERROR_FAULTS[fault]
+    if (gatewayFault !== undefined) return refuse(gatewayFault)
     const faultCode = fault === undefined ? undefined : BUSINESS_ERROR_FAULTS[fault]
     if (faultCode !== undefined) return answerError(new BusinessError(faultCode, 'injected fault'))
 
@@ -116,7 +118,8 @@ export function cvProcessHandler (deps: CVProcessDeps) {
         throw new BusinessError(50207, 'the image cannot be decoded')
       }
       if (params.returnUrl) {
-        const url = `${request.protocol}://${request.host}${RESULTS_PATH}/${deps.results.put(output)}.jpeg`
+        const { id, query } = deps.results.put(output)
+        const url = `${request.protocol}://${request.host}${RESULTS_PATH}/${id}.jpeg?${query}`
         return reply.send(successBody({ url }, requestId, startedAt))
       }
       return reply.send(successBody({ base64: output.toString('base64') }, requestId, startedAt))

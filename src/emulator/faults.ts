@@ -1,4 +1,5 @@
 // Injected faults (EMULATOR_FAULTS): which one, if any, hits a call. The route acts them out.
+import type { GatewayErrorCode } from './gateway-errors.js'
 import type { Fault, FaultName } from './options.js'
 import type { BusinessErrorCode } from './responses.js'
 
@@ -9,7 +10,19 @@ export const BUSINESS_ERROR_FAULTS: Partial<Record<FaultName, BusinessErrorCode>
   50500: 50500,
   50501: 50501,
   50411: 50411,
-  50511: 50511
+  50412: 50412,
+  50413: 50413,
+  50511: 50511,
+  50512: 50512,
+  50518: 50518,
+  50519: 50519
+}
+
+/** Faults that answer with the gateway's error body (a revoked key, a policy that denies the action). */
+export const GATEWAY_ERROR_FAULTS: Partial<Record<FaultName, { code: GatewayErrorCode, message: string }>> = {
+  SignatureDoesNotMatch: { code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided.' },
+  AccessDenied: { code: 'AccessDenied', message: 'User is not authorized to perform: cv:CVProcess.' },
+  MissingAuthenticationToken: { code: 'MissingAuthenticationToken', message: 'Request is missing Authentication Token.' }
 }
 
 /** A 200 whose body a client cannot parse: a JSON answer cut short. */

@@ -10,9 +10,10 @@ export const GATEWAY_ERRORS = {
   InvalidAccessKey: { status: 401, codeN: 100009 },
   SignatureDoesNotMatch: { status: 401, codeN: 100010 },
   InvalidSecretToken: { status: 401, codeN: 100026 },
-  // The page gives no CodeN for these two; the values are ours.
+  // The page gives no CodeN for these three; the values are ours.
   InvalidAuthorization: { status: 400, codeN: 100027 },
-  InvalidCredential: { status: 400, codeN: 100028 }
+  InvalidCredential: { status: 400, codeN: 100028 },
+  AccessDenied: { status: 403, codeN: 100029 }
 } as const
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS

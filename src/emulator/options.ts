@@ -1,6 +1,9 @@
 // The emulator's settings, read once from the environment by its entry (main.ts).
 
-export const FAULT_NAMES = ['50429', '50430', '50500', '50501', '50411', '50511', 'hang', 'reset', 'malformed'] as const
+export const FAULT_NAMES = [
+  '50429', '50430', '50500', '50501', '50411', '50412', '50413', '50511', '50512', '50518', '50519',
+  'SignatureDoesNotMatch', 'AccessDenied', 'MissingAuthenticationToken', 'hang', 'reset', 'malformed'
+] as const
 
 export type FaultName = typeof FAULT_NAMES[number]
 
@@ -20,6 +23,8 @@ export interface EmulatorOptions {
   /** most signed calls in flight at once; past it, 429 50430. 0 = unlimited */
   concurrency: number
   faults: Fault[]
+  /** how long a return_url link stays valid (Volcengine's expire); 24 h by default */
+  urlTtlMs?: number
   region?: string
   service?: string
 }
@@ -65,7 +70,8 @@ export function emulatorOptionsFromEnv (env: NodeJS.ProcessEnv): EmulatorOptions
     secretAccessKey: nonEmpty(env.EMULATOR_SECRET_ACCESS_KEY) ?? 'dev-secret',
     latencyMs: nonNegativeInteger(env, 'EMULATOR_LATENCY_MS', 0),
     concurrency: nonNegativeInteger(env, 'EMULATOR_CONCURRENCY', 0),
-    faults: parseFaults(env.EMULATOR_FAULTS ?? '')
+    faults: parseFaults(env.EMULATOR_FAULTS ?? ''),
+    urlTtlMs: nonNegativeInteger(env, 'EMULATOR_URL_TTL_MS', 86_400_000)
   }
   const sessionToken = nonEmpty(env.EMULATOR_SESSION_TOKEN)
   if (sessionToken !== undefined) options.sessionToken = sessionToken

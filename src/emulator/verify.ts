@@ -99,6 +99,10 @@ export function verifySignature (input: VerifyInput): GatewayFailure | undefined
   }
   const parsed = parseAuthorization(authorization)
   if ('code' in parsed) return parsed
+  // the time is part of what is signed, or a captured request could be replayed with a fresh X-Date
+  if (!parsed.signedHeaders.includes('x-date')) {
+    return { code: 'InvalidAuthorization', message: 'SignedHeaders must include x-date.' }
+  }
 
   const xDate = headerValue(input.headers, 'x-date')
   if (xDate === undefined || xDate === '') {

@@ -141,10 +141,15 @@ export class IdempotencyClaim {
     this.#renewal.unref()
   }
 
-  /** Keeps the result for the retries (in memory when Redis fails right now). */
-  async complete (result: StoredResult): Promise<void> {
+  /**
+   * Keeps the result for the retries (in memory when Redis fails right now), for IDEMPOTENCY_TTL_MS or
+   * less (`keepMs`: an upstream link that expires sooner); nothing is kept for 0 or less.
+   */
+  async complete (result: StoredResult, keepMs?: number): Promise<void> {
+    if (keepMs !== undefined && keepMs <= 0) return await this.abandon()
     if (!this.#begin()) return
-    const { store, memory, id, fingerprint, ttlMs } = this.#options
+    const { store, memory, id, fingerprint } = this.#options
+    const ttlMs = Math.min(this.#options.ttlMs, keepMs ?? Infinity)
     const entry = { state: 'done' as const, fingerprint, result }
     try {
       await store.complete(id, entry, ttlMs)

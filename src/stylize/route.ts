@@ -12,6 +12,7 @@ import { UpstreamCallError, type UpstreamResult } from '../upstream/response.js'
 import { isContentRefusal, toClientError } from '../upstream/outcome.js'
 import type { UpstreamCaller } from '../upstream/caller.js'
 import { UpstreamUnavailable } from '../upstream/unavailable.js'
+import { linkExpiresAt } from '../upstream/result-url.js'
 import { wantsImageBytes } from './accept.js'
 import { clientGoneSignal } from './client-gone.js'
 import { readStylizeCall, upstreamBody } from './call.js'
@@ -27,6 +28,9 @@ export interface StylizeRouteOptions {
   quota: DailyQuota
   idempotency: Idempotency
 }
+
+/** A replayed link must still work for a while after it is handed out. */
+const LINK_MARGIN_MS = 10 * 60_000
 
 /** The attempts a call sent (wherever its worker ran), for the log line and the key's usage. */
 function countAttempts (context: FastifyRequest['completion'], attempts: number): void {
@@ -126,8 +130,10 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
 
     const stylized = stylizedResult(result, call.presetName, call.returnUrl)
     reservation?.keep()
-    // kept even when the client has gone meanwhile: its retry gets this result without paying again
-    await claim?.complete(stylized)
+    // kept even when the client has gone meanwhile: its retry gets this result without paying again;
+    // an upstream link only while it has a while to live, so that a replay never hands out a dead one
+    const link = 'imageUrl' in stylized ? stylized.imageUrl : undefined
+    await claim?.complete(stylized, link === undefined ? undefined : linkExpiresAt(link) - Date.now() - LINK_MARGIN_MS)
     return sendResult(request, reply, stylized, false)
   })
 }

@@ -7,8 +7,19 @@ import { signRequest } from '../../src/upstream/sign.js'
 import { callEmulator, cvBody, DEV_CREDENTIALS, makeJpeg, startEmulator } from '../fixtures/emulator-client.js'
 
 const BUSINESS_FAULTS: Array<[FaultName, number]> = [
-  ['50429', 429], ['50430', 429], ['50500', 500], ['50501', 500], ['50411', 400], ['50511', 400]
+  ['50429', 429], ['50430', 429], ['50500', 500], ['50501', 500], ['50411', 400], ['50412', 400], ['50413', 400],
+  ['50511', 400], ['50512', 400], ['50518', 400], ['50519', 400]
 ]
+
+for (const [name, status] of [['SignatureDoesNotMatch', 401], ['AccessDenied', 403], ['MissingAuthenticationToken', 401]] as const) {
+  test(`fault ${name} answers HTTP ${status} in the gateway's shape, after a valid signature`, async (t) => {
+    const { app, origin } = await startEmulator(t, { faults: [{ name, probability: 1 }] })
+    const response = await callEmulator(origin, cvBody(await makeJpeg(800, 600)))
+    t.equal(response.status, status)
+    t.match(response.json, { ResponseMetadata: { RequestId: /^\d{14}/, Action: 'CVProcess', Error: { Code: name, CodeN: Number, Message: /\S/ } } })
+    t.equal(app.emulatorStats.calls, 1)
+  })
+}
 
 for (const [name, status] of BUSINESS_FAULTS) {
   test(`fault ${name} answers HTTP ${status} with code ${name} in the business shape`, async (t) => {

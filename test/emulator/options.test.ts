@@ -26,7 +26,8 @@ test('emulatorOptionsFromEnv: the development defaults', async (t) => {
     secretAccessKey: 'dev-secret',
     latencyMs: 0,
     concurrency: 0,
-    faults: []
+    faults: [],
+    urlTtlMs: 86_400_000
   })
 })
 
@@ -39,7 +40,8 @@ test('emulatorOptionsFromEnv reads every variable', async (t) => {
     EMULATOR_CONCURRENCY: '2',
     EMULATOR_FAULTS: 'hang:0.5',
     EMULATOR_REGION: 'cn-beijing',
-    EMULATOR_SERVICE: 'cv2'
+    EMULATOR_SERVICE: 'cv2',
+    EMULATOR_URL_TTL_MS: '60000'
   }), {
     accessKeyId: 'AKLTx',
     secretAccessKey: 's',
@@ -47,6 +49,7 @@ test('emulatorOptionsFromEnv reads every variable', async (t) => {
     latencyMs: 250,
     concurrency: 2,
     faults: [{ name: 'hang', probability: 0.5 }],
+    urlTtlMs: 60_000,
     region: 'cn-beijing',
     service: 'cv2'
   })

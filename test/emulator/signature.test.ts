@@ -1,6 +1,7 @@
 import { Signer } from '@volcengine/openapi'
 import { test } from 'tap'
 import { request } from 'undici'
+import { computeSignature, sha256Hex } from '../../src/upstream/sign.js'
 import { callEmulator, CVPROCESS_QUERY, cvBody, makeJpeg, startEmulator } from '../fixtures/emulator-client.js'
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000
@@ -211,5 +212,32 @@ test('another Action or Version is 404 InvalidActionOrVersion, after the signatu
   t.equal(action.json.ResponseMetadata.Action, 'CVSync2AsyncSubmitTask')
   const version = await callEmulator(origin, body, { query: { Action: 'CVProcess', Version: '2020-01-01' } })
   t.equal(version.status, 404)
+  t.equal(app.emulatorStats.calls, 0)
+})
+
+test('a signature that does not cover x-date is refused 400 InvalidAuthorization, even when it is right', async (t) => {
+  const { app, origin } = await startEmulator(t)
+  const payload = JSON.stringify(body)
+  const now = new Date()
+  const xDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const host = new URL(origin).host
+  const headers = { 'content-type': 'application/json', host, 'x-content-sha256': sha256Hex(payload), 'x-date': xDate }
+  const signedHeaders = ['content-type', 'host', 'x-content-sha256']
+  const signature = computeSignature({
+    method: 'POST',
+    path: '/',
+    query: { Action: 'CVProcess', Version: '2022-08-31' },
+    headers: Object.fromEntries(signedHeaders.map((name) => [name, headers[name as keyof typeof headers]])),
+    signedHeaders,
+    bodySha256: sha256Hex(payload),
+    xDate,
+    region: 'cn-north-1',
+    service: 'cv',
+    secretAccessKey: 'dev-secret'
+  })
+  const authorization = `HMAC-SHA256 Credential=AKLTdev/${xDate.slice(0, 8)}/cn-north-1/cv/request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`
+  const response = await request(`${origin}/?Action=CVProcess&Version=2022-08-31`, { method: 'POST', headers: { ...headers, authorization }, body: payload })
+  t.equal(response.statusCode, 400)
+  t.match(gatewayError(await response.body.json()), { Code: 'InvalidAuthorization', Message: /x-date/ })
   t.equal(app.emulatorStats.calls, 0)
 })

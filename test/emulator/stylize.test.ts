@@ -127,3 +127,22 @@ test('image_urls: the emulator downloads the image itself', async (t) => {
   t.equal(missing.status, 400)
   t.equal(missing.json.code, 50207)
 })
+
+test('a return_url link says when it expires (X-Tos-Date, X-Tos-Expires) and answers 403 past it', async (t) => {
+  const { origin } = await startEmulator(t, { urlTtlMs: 0 })
+  const response = await callEmulator(origin, cvBody(await makeJpeg(), { return_url: true }))
+  const [url] = response.json.data.image_urls as string[]
+  const query = new URL(url ?? '').searchParams
+  t.match(query.get('X-Tos-Date'), /^\d{8}T\d{6}Z$/)
+  t.equal(query.get('X-Tos-Expires'), '0')
+  const expired = await request(url ?? '')
+  t.equal(expired.statusCode, 403, 'a link past its time is refused')
+  await expired.body.dump()
+})
+
+test('a return_url link lives 24 hours by default', async (t) => {
+  const { origin } = await startEmulator(t)
+  const response = await callEmulator(origin, cvBody(await makeJpeg(), { return_url: true }))
+  const [url] = response.json.data.image_urls as string[]
+  t.equal(new URL(url ?? '').searchParams.get('X-Tos-Expires'), '86400')
+})
