@@ -96,8 +96,8 @@ export async function burst (origin: string, count: number, next: (index: number
 }
 
 /** An open loop: `perSecond` requests started every second whatever the answers, for `durationMs`. */
-export async function steadyRate (origin: string, perSecond: number, durationMs: number, next: (index: number) => BenchRequest): Promise<LoadResult> {
-  const client = pool(origin, 256)
+export async function steadyRate (origin: string, perSecond: number, durationMs: number, next: (index: number) => BenchRequest, connections = 256): Promise<LoadResult> {
+  const client = pool(origin, connections)
   const outcomes: Outcome[] = []
   const pending: Array<Promise<void>> = []
   const started = performance.now()

@@ -10,6 +10,7 @@ import { assertBuilt, type BenchContext } from './launch.js'
 import { describeMachine } from './machine.js'
 import { ROOT } from './processes.js'
 import { renderMarkdown, withResults, type ScenarioResult, type Summary } from './report.js'
+import { arrivalsScenario } from './scenarios/arrivals.js'
 import { inFlightScenario } from './scenarios/in-flight.js'
 import { overheadScenario } from './scenarios/overhead.js'
 import { pipelineScenario } from './scenarios/pipeline.js'
@@ -17,7 +18,7 @@ import { signerScenario } from './scenarios/signer.js'
 import { soakScenario } from './scenarios/soak.js'
 import { SIZES, type Mode } from './sizes.js'
 
-export const SCENARIOS = ['overhead', 'pipeline', 'inFlight', 'soak', 'signer'] as const
+export const SCENARIOS = ['overhead', 'pipeline', 'inFlight', 'arrivals', 'soak', 'signer'] as const
 
 const { values } = parseArgs({
   options: {
@@ -49,6 +50,7 @@ const runners: Record<typeof SCENARIOS[number], () => Promise<ScenarioResult>> =
   overhead: async () => await overheadScenario(context, sizes.overhead, { profile: values.profile }),
   pipeline: async () => await pipelineScenario(context, sizes.pipeline),
   inFlight: async () => await inFlightScenario(context, sizes.inFlight),
+  arrivals: async () => await arrivalsScenario(context, sizes.arrivals),
   soak: async () => await soakScenario(context, sizes.soak),
   signer: async () => await signerScenario(context, sizes.signer)
 }

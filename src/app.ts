@@ -14,6 +14,7 @@ import { DailyQuota } from './limits/quota.js'
 import { registerRateLimit } from './limits/rate-limit.js'
 import { loggerOptions } from './logger.js'
 import { clientErrorHandler } from './ops/client-errors.js'
+import { ImageAdmission, registerImageAdmission } from './ops/image-admission.js'
 import { registerCors } from './ops/cors.js'
 import { healthRoutes } from './ops/health.js'
 import { createQueues } from './jobs/queues.js'
@@ -83,6 +84,9 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   // the key first, so that even a request shed for load is counted in its key's usage
   registerAuthentication(app, deps.keyRing)
   await registerLoadShedding(app, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
+  const imageAdmission = new ImageAdmission(config.imageWorkMax)
+  registerImageAdmission(app, imageAdmission)
+  metrics.watchImageWork(() => imageAdmission.inUse)
   // before the rate limiter, which decides a route's limit when the route is added
   exemptDocsFromRateLimit(app)
   await registerRateLimit(app, config, redis)

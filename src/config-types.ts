@@ -28,6 +28,8 @@ export interface Config {
   maxImagePixels: number
   imageMaxEdge: number
   imageUrlMode: 'fetch' | 'passthrough'
+  /** requests reading, downloading or preparing a photo at once; past it 503 OVERLOADED before the body is read */
+  imageWorkMax: number
   imageFetchTimeoutMs: number
   /** lowercase `host` or `host:port` entries */
   imageFetchAllowHosts: string[]

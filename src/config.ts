@@ -2,6 +2,7 @@
 // Every wrong value stops the start with one line naming the variable; no value of a secret is ever echoed.
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseEnv } from 'node:util'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import envSchema from 'env-schema'
@@ -62,6 +63,8 @@ const EnvSchema = Type.Object({
   // 800: the upstream wants a long side of at least 800; 4096: its largest accepted side.
   IMAGE_MAX_EDGE: int(1024, 800, 4096),
   IMAGE_URL_MODE: stringEnum(['fetch', 'passthrough'], 'fetch'),
+  // 0: four per core (os.availableParallelism())
+  IMAGE_WORK_MAX: int(0, 0, 100_000),
   IMAGE_FETCH_TIMEOUT_MS: ms(10_000),
   IMAGE_FETCH_ALLOW_HOSTS: Text,
   PRESETS_FILE: Text,
@@ -133,6 +136,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: LoadC
     maxImagePixels: vars.MAX_IMAGE_PIXELS,
     imageMaxEdge: vars.IMAGE_MAX_EDGE,
     imageUrlMode: vars.IMAGE_URL_MODE,
+    imageWorkMax: vars.IMAGE_WORK_MAX === 0 ? 4 * availableParallelism() : vars.IMAGE_WORK_MAX,
     imageFetchTimeoutMs: vars.IMAGE_FETCH_TIMEOUT_MS,
     imageFetchAllowHosts: check('IMAGE_FETCH_ALLOW_HOSTS', () => parseAllowHosts(vars.IMAGE_FETCH_ALLOW_HOSTS ?? '')),
     presetsFile: vars.PRESETS_FILE,

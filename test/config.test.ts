@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'tap'
 import {
@@ -47,6 +48,7 @@ test('defaults: every variable of the contract', async (t) => {
     maxImagePixels: 100000000,
     imageMaxEdge: 1024,
     imageUrlMode: 'fetch',
+    imageWorkMax: 4 * availableParallelism(),
     imageFetchTimeoutMs: 10000,
     imageFetchAllowHosts: [],
     presetsFile: undefined,

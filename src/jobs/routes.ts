@@ -97,7 +97,7 @@ export async function jobRoutes (app: FastifyInstance, options: JobRoutesOptions
 
   app.post('/jobs', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
-    config: { requiresKey: true, countsUsage: true }
+    config: { requiresKey: true, countsUsage: true, imageWork: true }
   }, async (request, reply) => {
     const key = request.clientKey as ClientKey
     requireStore()

@@ -121,6 +121,7 @@ export class Metrics {
   })
 
   #fleetDepth: (() => number) | undefined
+  #imageWork: (() => number) | undefined
 
   constructor () {
     collectDefaultMetrics({ register: this.registry })
@@ -130,6 +131,13 @@ export class Metrics {
       help: 'Calls waiting in the fleet-wide queue (with REDIS_URL; else this replica\'s queue)',
       registers: [this.registry],
       collect () { this.set(fleetDepth()) }
+    })
+    const imageWork = (): number => this.#imageWork?.() ?? 0
+    new Gauge({ // eslint-disable-line no-new
+      name: 'stylize_image_work_in_progress',
+      help: 'Requests reading, downloading or preparing a photo now (at most IMAGE_WORK_MAX; past it 503 OVERLOADED)',
+      registers: [this.registry],
+      collect () { this.set(imageWork()) }
     })
     const stats = (): UpstreamCallerStats | undefined => this.#upstreamStats?.()
     new Gauge({ // eslint-disable-line no-new
@@ -170,6 +178,11 @@ export class Metrics {
   /** Where the queue depth, in-flight count and breaker state are read at each scrape. */
   watchUpstream (stats: () => UpstreamCallerStats): void {
     this.#upstreamStats = stats
+  }
+
+  /** Where the number of requests holding an image-work slot is read at each scrape. */
+  watchImageWork (inUse: () => number): void {
+    this.#imageWork = inUse
   }
 
   /** Where the fleet's queue depth is read at each scrape. */

@@ -63,7 +63,13 @@ export async function readStylizeCall (
 
 /** The CVProcess body for a call: the preset-merged parameters and the prepared image (or its checked URL). */
 export async function upstreamBody (request: FastifyRequest, call: StylizeCall, config: Config, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  const image = await upstreamImageField(call.image, call.parameters.long_resolution ?? 704, config, signal)
+  let image
+  try {
+    image = await upstreamImageField(call.image, call.parameters.long_resolution ?? 704, config, signal)
+  } finally {
+    // the photo is read and prepared (or refused): its image-work slot goes to the next one
+    request.imageWorkDone()
+  }
   const { prepared, ...imageField } = image
   if (prepared !== undefined) {
     request.completion.bytesIn = prepared.inputBytes

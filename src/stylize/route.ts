@@ -75,7 +75,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
 
   app.post('/stylize', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
-    config: { requiresKey: true, countsUsage: true }
+    config: { requiresKey: true, countsUsage: true, imageWork: true }
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.clientKey as ClientKey
     const context = request.completion

@@ -215,7 +215,8 @@ export class UpstreamCaller {
       const decision = retryDecision(error, { retries, maxRetries: this.#options.retries, seed, reseeded })
       // nobody is waiting for the answer any more
       if (!decision.retry || signal?.aborted === true) throw error
-      const delay = decision.reseed ? 0 : backoffMs(retries, this.#options.random)
+      // throttling that says how long to wait is waited out (if the deadline allows), never hurried
+      const delay = decision.reseed ? 0 : Math.max(backoffMs(retries, this.#options.random), error.retryAfterMs ?? 0)
       if (deadline.aborted || performance.now() + delay >= deadlineAt) throw error
       try {
         await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, ...(signal ? [signal] : [])]) })

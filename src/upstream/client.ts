@@ -1,7 +1,7 @@
 // One CVProcess call over a keep-alive undici Pool: sign, send, and read either response shape.
 import { Pool } from 'undici'
 import { signRequest, signingHost, type Credentials } from './sign.js'
-import { UpstreamCallError, parseUpstreamResponse, type UpstreamResult } from './response.js'
+import { UpstreamCallError, parseUpstreamResponse, retryAfterMsOf, type UpstreamResult } from './response.js'
 
 export const CV_PROCESS_QUERY = { Action: 'CVProcess', Version: '2022-08-31' } as const
 
@@ -56,6 +56,7 @@ export class UpstreamClient {
     const started = performance.now()
     let statusCode: number
     let text: string
+    let retryAfterMs: number | undefined
     try {
       const response = await this.#pool.request({
         method: 'POST',
@@ -65,11 +66,12 @@ export class UpstreamClient {
         signal: combined
       })
       statusCode = response.statusCode
+      retryAfterMs = retryAfterMsOf(response.headers['retry-after'])
       text = await response.body.text()
     } catch (error) {
       throw UpstreamCallError.fromTransport(error, { timedOut: deadline.aborted, aborted: signal?.aborted === true })
     }
-    return parseUpstreamResponse(statusCode, text, performance.now() - started)
+    return parseUpstreamResponse(statusCode, text, performance.now() - started, retryAfterMs)
   }
 
   async close (): Promise<void> {

@@ -305,6 +305,7 @@ export class FleetQueue implements JobQueue {
           upstreamMessage: error.upstreamMessage,
           bodySent: error.bodySent,
           attempts: error.attempts,
+          retryAfterMs: error.retryAfterMs,
           ...(error.ms === undefined ? {} : { ms: error.ms })
         }
       }

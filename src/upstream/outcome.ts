@@ -37,7 +37,8 @@ export function toClientError (error: UpstreamCallError | UpstreamUnavailable): 
     return new ContentRejectedError('the image or prompt was refused by the content checks of the stylization service')
   }
   if (isThrottling(error)) {
-    return withRetryAfter(new UpstreamBusyError('the stylization service is busy, retry later'), 5)
+    // the upstream's own Retry-After when it sent one
+    return withRetryAfter(new UpstreamBusyError('the stylization service is busy, retry later'), (error.retryAfterMs ?? 5000) / 1000)
   }
   switch (error.kind) {
     case 'timeout':

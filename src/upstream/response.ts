@@ -38,6 +38,8 @@ interface UpstreamCallErrorInit {
   bodySent: boolean
   ms?: number
   attempts?: number
+  /** the upstream's own Retry-After (throttling), in ms */
+  retryAfterMs?: number | undefined
 }
 
 export class UpstreamCallError extends Error {
@@ -50,6 +52,8 @@ export class UpstreamCallError extends Error {
   readonly ms: number | undefined
   /** attempts sent to the upstream before this failure, retries included (the caller sets it) */
   attempts: number
+  /** how long the upstream asked us to wait (its Retry-After header), in ms */
+  readonly retryAfterMs: number | undefined
 
   constructor (init: UpstreamCallErrorInit) {
     super(`upstream ${init.kind} ${init.code}`)
@@ -62,6 +66,7 @@ export class UpstreamCallError extends Error {
     this.bodySent = init.bodySent
     this.ms = init.ms
     this.attempts = init.attempts ?? 1
+    this.retryAfterMs = init.retryAfterMs
   }
 
   static fromTransport (error: unknown, state: { timedOut: boolean, aborted: boolean }): UpstreamCallError {
@@ -94,12 +99,21 @@ function asString (value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-export function parseUpstreamResponse (httpStatus: number, text: string, ms: number): UpstreamResult {
+/** A Retry-After header (seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMsOf (header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const at = Date.parse(value)
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined
+}
+
+export function parseUpstreamResponse (httpStatus: number, text: string, ms: number, retryAfterMs?: number): UpstreamResult {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new UpstreamCallError({ kind: httpStatus < 300 ? 'malformed' : 'http', code: `http_${httpStatus}`, httpStatus, bodySent: true, ms })
+    throw new UpstreamCallError({ kind: httpStatus < 300 ? 'malformed' : 'http', code: `http_${httpStatus}`, httpStatus, bodySent: true, ms, retryAfterMs })
   }
   if (parsed === null || typeof parsed !== 'object') {
     throw new UpstreamCallError({ kind: 'malformed', code: `http_${httpStatus}`, httpStatus, bodySent: true, ms })
@@ -123,7 +137,7 @@ export function parseUpstreamResponse (httpStatus: number, text: string, ms: num
   }
   if (body.code !== 10000) {
     throw new UpstreamCallError({
-      kind: 'business', code: String(body.code), httpStatus, upstreamRequestId, upstreamMessage: asString(body.message), bodySent: true, ms
+      kind: 'business', code: String(body.code), httpStatus, upstreamRequestId, upstreamMessage: asString(body.message), bodySent: true, ms, retryAfterMs
     })
   }
   const imageBase64 = firstString(body.data?.binary_data_base64)

@@ -12,7 +12,7 @@ import t, { test } from 'tap'
 t.setTimeout(360_000)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SCENARIOS = ['overhead', 'pipeline', 'inFlight', 'soak', 'signer']
+const SCENARIOS = ['overhead', 'pipeline', 'inFlight', 'arrivals', 'soak', 'signer']
 
 interface Summary {
   mode: string

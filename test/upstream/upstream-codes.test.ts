@@ -1,9 +1,12 @@
 // Every refusal the stylization service can give, as the emulator gives it: one paid call per client
 // request where the contract says no retry, and the contract's code for each; and result links that expire.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test } from 'tap'
 import type { FaultName } from '../../src/emulator/options.js'
+import { retryAfterMsOf } from '../../src/upstream/response.js'
 import { linkExpiresAt } from '../../src/upstream/result-url.js'
-import { startEmulator, startProxy } from '../fixtures/harness.js'
+import { photo, startEmulator, startProxy, successAnswer } from '../fixtures/harness.js'
 import { stylize } from './fixtures/client.js'
 
 for (const name of ['50411', '50412', '50413', '50512', '50518', '50519'] as const) {
@@ -58,4 +61,61 @@ test('linkExpiresAt reads X-Tos-Date and X-Tos-Expires (or X-Amz-*), else assume
   t.equal(linkExpiresAt('https://x/a.jpeg', now), now + 86_400_000)
   t.equal(linkExpiresAt('not a url', now), now + 86_400_000)
   t.equal(linkExpiresAt('https://x/a?X-Tos-Date=garbage&X-Tos-Expires=10', now), now + 86_400_000)
+})
+
+/** An upstream that throttles with a Retry-After header, `throttled` times, then succeeds. */
+async function throttlingUpstream (t: Parameters<typeof startProxy>[0], retryAfter: string, throttled: number): Promise<{ url: string, calls: () => number }> {
+  const image = await photo(800, 600)
+  let calls = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      calls++
+      if (calls <= throttled) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter })
+        res.end(JSON.stringify({ code: 50429, message: 'Request Has Reached API Limit, Please Try Later', request_id: 'throttled', data: null }))
+        return
+      }
+      const { status, body } = successAnswer(image)
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await new Promise((resolve) => server.close(resolve)) })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls }
+}
+
+test('the upstream\'s own Retry-After on throttling is passed on to the client', async (t) => {
+  const upstream = await throttlingUpstream(t, '7', 10)
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_RETRIES: '0' } })
+  const answer = await stylize(proxy.url)
+  t.equal(answer.status, 503)
+  t.equal(answer.json.code, 'UPSTREAM_BUSY')
+  t.equal(answer.headers['retry-after'], '7')
+})
+
+test('a retry after throttling waits at least the upstream\'s Retry-After', async (t) => {
+  const upstream = await throttlingUpstream(t, '1', 1)
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_RETRIES: '1' } })
+  t.equal((await stylize(proxy.url)).status, 200)
+  t.equal(upstream.calls(), 2)
+  const retry = proxy.logs.find((line) => line.msg === 'retrying the upstream call')
+  t.ok((retry?.delayMs as number) >= 1000, `waited ${String(retry?.delayMs)} ms`)
+})
+
+test('a Retry-After longer than the deadline allows is answered at once, with it', async (t) => {
+  const upstream = await throttlingUpstream(t, '600', 10)
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_RETRIES: '2' } })
+  const answer = await stylize(proxy.url)
+  t.equal(answer.status, 503)
+  t.equal(answer.headers['retry-after'], '600')
+  t.equal(upstream.calls(), 1, 'no retry that could not be waited for')
+})
+
+test('retryAfterMsOf reads seconds and HTTP dates', async (t) => {
+  const now = Date.UTC(2026, 11, 3, 12, 0, 0)
+  t.equal(retryAfterMsOf('3', now), 3000)
+  t.equal(retryAfterMsOf('Thu, 03 Dec 2026 12:00:10 GMT', now), 10_000)
+  t.equal(retryAfterMsOf(undefined, now), undefined)
+  t.equal(retryAfterMsOf('soon', now), undefined)
 })

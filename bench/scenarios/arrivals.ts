@@ -1,0 +1,82 @@
+// Scenario 6: photos arriving faster than the cores can prepare them. Clients arrive evenly (an open loop),
+// each posting a 1200x1600 JPEG as JSON base64; the upstream answers after 7 s; the gate is wide open, so
+// only the proxy's own admission of image work stands between the arrivals and the cores. First the
+// sustainable rate is measured (a closed loop against an instant upstream); then each arrival rate.
+import { sharp } from '../../src/image/sharp-setup.js'
+import { photo } from '../../test/fixtures/harness.js'
+import { jsonRequest, writeUpstreamReply } from '../fixtures.js'
+import { startProxyProcess, startUpstreamProcess, stopAll, type BenchContext } from '../launch.js'
+import { closedLoop, statusCounts, steadyRate } from '../load.js'
+import type { ChildServer } from '../processes.js'
+import type { ScenarioResult, Target } from '../report.js'
+import { distribution, MIB, round } from '../stats.js'
+import type { Sizes } from '../sizes.js'
+
+const GATE_OPEN = { UPSTREAM_CONCURRENCY: '100000', UPSTREAM_QUEUE_MAX: '1000000', UPSTREAM_QUEUE_TIMEOUT_MS: '600000' }
+
+export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arrivals']): Promise<ScenarioResult> {
+  const jpeg = await sharp(await photo(sizes.width, sizes.height, { quality: 85 })).jpeg({ quality: 85 }).toBuffer()
+  const request = jsonRequest({ image_base64: jpeg.toString('base64') }, 'JSON base64')
+  const reply = writeUpstreamReply(context.workDir, await photo(704, 939))
+  const targets: Target[] = []
+  const notes: string[] = [`Each client posts a ${sizes.width}x${sizes.height} JPEG of ${round(jpeg.length / 1024, 0)} KB as JSON base64.`]
+  const data: Record<string, unknown> = {}
+
+  // the sustainable rate: as many photos as the proxy prepares and sends per second, nothing waiting upstream
+  let upstream: ChildServer | undefined
+  let proxy: ChildServer | undefined
+  let sustainable = 0
+  try {
+    upstream = await startUpstreamProcess(context, 'arrivals-instant-upstream', reply.path, 0)
+    proxy = await startProxyProcess(context, 'arrivals-sustainable-proxy', upstream.url, GATE_OPEN)
+    const loop = await closedLoop(proxy.url, 16, sizes.durationMs, () => request)
+    const ok = loop.outcomes.filter((o) => o.status === 200).length
+    sustainable = ok / (loop.wallMs / 1000)
+    data.sustainable = { perSecond: round(sustainable, 1), statuses: statusCounts(loop.outcomes) }
+  } finally {
+    await stopAll(proxy, upstream)
+  }
+
+  for (const rate of sizes.rates) {
+    try {
+      upstream = await startUpstreamProcess(context, `arrivals-${rate}-upstream`, reply.path, sizes.upstreamLatencyMs)
+      proxy = await startProxyProcess(context, `arrivals-${rate}-proxy`, upstream.url, GATE_OPEN)
+      await proxy.reset()
+      const result = await steadyRate(proxy.url, rate, sizes.durationMs, () => request, 8192)
+      const probe = await proxy.sample()
+      const ok = result.outcomes.filter((o) => o.status === 200)
+      const refused = result.outcomes.filter((o) => o.status === 503)
+      const other = result.outcomes.length - ok.length - refused.length
+      const added = distribution(ok.map((o) => o.ms - sizes.upstreamLatencyMs))
+      const refusedMs = distribution(refused.map((o) => o.ms))
+      const acceptedPerSecond = ok.length / (sizes.durationMs / 1000)
+      const peakRssMiB = round(probe.peakRssBytes / MIB, 1)
+      data[`${rate}/s`] = {
+        arrivals: result.outcomes.length,
+        statuses: statusCounts(result.outcomes),
+        addedMs: added,
+        refusedMs,
+        acceptedPerSecond: round(acceptedPerSecond, 1),
+        peakRssMiB,
+        lagMs: probe.lagMs
+      }
+      const overload = rate > sustainable
+      targets.push({ name: `${rate}/s: every request answered (200, or 503 with Retry-After)`, goal: '0 other', measured: `${ok.length} x 200, ${refused.length} x 503, ${other} other`, met: other === 0 })
+      if (overload) {
+        targets.push(
+          { name: `${rate}/s: peak RSS`, goal: '< 512 MiB', measured: `${peakRssMiB} MiB`, met: peakRssMiB < 512 },
+          { name: `${rate}/s: refusals, p99`, goal: '< 50 ms', measured: refused.length === 0 ? 'none refused' : `${refusedMs.p99} ms over ${refused.length}`, met: refused.length === 0 || refusedMs.p99 < 50 },
+          { name: `${rate}/s: accepted requests' added latency, p50`, goal: '< 1000 ms', measured: `${added.p50} ms`, met: added.p50 < 1000 },
+          { name: `${rate}/s: accepted throughput`, goal: `>= 80% of ${round(sustainable, 1)}/s`, measured: `${round(acceptedPerSecond, 1)}/s`, met: acceptedPerSecond >= 0.8 * sustainable }
+        )
+      } else {
+        targets.push({ name: `${rate}/s (under the sustainable rate): all 200`, goal: `${result.outcomes.length} x 200`, measured: `${ok.length} x 200`, met: ok.length === result.outcomes.length })
+      }
+      context.note(`arrivals ${rate}/s: ${JSON.stringify(statusCounts(result.outcomes))}, added p50 ${added.p50} ms, peak RSS ${peakRssMiB} MiB`)
+    } finally {
+      await stopAll(proxy, upstream)
+    }
+  }
+  notes.push(`Sustainable rate measured in this run: ${round(sustainable, 1)} photos/s (16 clients back to back, instant upstream).`)
+  return { title: 'Photos faster than the cores: admission, memory, refusals', data, tables: [], targets, notes }
+}
