@@ -37,7 +37,8 @@ const only = values.only?.split(',').map((name) => name.trim())
 const outDir = resolve(values.out ?? join(ROOT, 'bench', 'results'))
 const workDir = join(outDir, 'work')
 mkdirSync(workDir, { recursive: true })
-const record = values.record ?? mode === 'full'
+// a partial run (--only) never replaces the full results in BENCHMARKS.md unless asked
+const record = values.record ?? (mode === 'full' && only === undefined)
 
 assertBuilt()
 useImageCache(join(workDir, 'images'))

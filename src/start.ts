@@ -55,7 +55,8 @@ export async function start (config: Config, keysFile: string, options: StartOpt
     await options.onClose?.()
   })
 
-  return await app.listen({ port: config.port, host: config.host })
+  // a deep accept queue: under a burst, connections wait for the event loop instead of being reset by the kernel
+  return await app.listen({ port: config.port, host: config.host, backlog: 4096 })
 }
 
 /** Prints one clear line for a start-up failure, without a stack trace, and exits 1. */

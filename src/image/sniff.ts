@@ -151,3 +151,8 @@ export function mimeTypeOf (bytes: Buffer): string {
   const sniffed = sniffImage(bytes)
   return sniffed.kind === 'supported' ? `image/${sniffed.format}` : 'application/octet-stream'
 }
+
+/** The MIME type of base64 image data, read off its first 24 bytes: the whole image is never decoded for it. */
+export function mimeTypeOfBase64 (base64: string): string {
+  return mimeTypeOf(Buffer.from(base64.slice(0, 32), 'base64'))
+}

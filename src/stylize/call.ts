@@ -16,7 +16,8 @@ export interface StylizeCall {
   presetName: string
   returnUrl: boolean
   parameters: ReturnType<typeof upstreamParameters>
-  image: ImageSource
+  /** the photo: its bytes are let go (`released`) once the upstream payload is built */
+  image: ImageSource | { kind: 'released' }
   /** what an Idempotency-Key compares */
   fingerprint: () => string
   /** fields beyond /stylize's own (POST /jobs: webhook_url) */
@@ -50,25 +51,32 @@ export async function readStylizeCall (
   const preset = authorise(key, presetName, options.presets, overrides.prompt !== undefined)
   const parameters = upstreamParameters(preset, overrides)
   if (input.image.kind === 'bytes') request.completion.bytesIn = input.image.bytes.length
-  const image = input.image
-  return {
+  const call: StylizeCall = {
     presetName,
     returnUrl: returnUrl === true,
     parameters,
-    image,
-    fingerprint: () => requestFingerprint(image, { preset: presetName, parameters, return_url: returnUrl === true, ...extra }),
+    image: input.image,
+    // computed before the payload is built (the Idempotency-Key check), while the photo is still held
+    fingerprint: () => {
+      if (call.image.kind === 'released') throw new Error('the fingerprint is taken before the photo is let go')
+      return requestFingerprint(call.image, { preset: presetName, parameters, return_url: returnUrl === true, ...extra })
+    },
     extra
   }
+  return call
 }
 
 /** The CVProcess body for a call: the preset-merged parameters and the prepared image (or its checked URL). */
 export async function upstreamBody (request: FastifyRequest, call: StylizeCall, config: Config, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (call.image.kind === 'released') throw new Error('the photo was let go already')
   let image
   try {
     image = await upstreamImageField(call.image, call.parameters.long_resolution ?? 704, config, signal)
   } finally {
-    // the photo is read and prepared (or refused): its image-work slot goes to the next one
+    // the photo is read and prepared (or refused): its image-work slot goes to the next one, and its bytes
+    // are not held through the upstream wait (the payload holds the prepared base64 alone)
     request.imageWorkDone()
+    call.image = { kind: 'released' }
   }
   const { prepared, ...imageField } = image
   if (prepared !== undefined) {

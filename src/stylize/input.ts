@@ -227,5 +227,9 @@ export async function readStylizeInput (request: FastifyRequest, limits: InputLi
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidRequestError('the JSON body must be an object')
   }
-  return split(validateFields(body as Record<string, unknown>, checkFields), undefined, limits)
+  const input = split(validateFields(body as Record<string, unknown>, checkFields), undefined, limits)
+  // the parsed body holds the photo's base64 (4/3 of its bytes) for as long as the request lives, which
+  // is the whole upstream wait: only the decoded bytes are kept, and only until the photo is prepared
+  request.body = undefined
+  return input
 }

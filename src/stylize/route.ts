@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
 import { ContentRejectedError, InternalError } from '../errors.js'
 import type { ClientKey } from '../keys/store.js'
-import { mimeTypeOf } from '../image/sniff.js'
+import { mimeTypeOfBase64 } from '../image/sniff.js'
 import type { StoredResult } from '../limits/idempotency-entry.js'
 import { readIdempotencyKey } from '../limits/idempotency-key.js'
 import type { Idempotency } from '../limits/idempotency.js'
@@ -43,7 +43,7 @@ function stylizedResult (result: UpstreamResult, preset: string, returnUrl: bool
   const common = { outcome: 'stylized' as const, preset, upstreamRequestId: result.upstreamRequestId ?? null }
   if (returnUrl && result.imageUrl !== undefined) return { ...common, imageUrl: result.imageUrl }
   if (result.imageBase64 === undefined) throw toClientError(new UpstreamCallError({ kind: 'malformed', code: 'no_image_bytes', bodySent: true }))
-  return { ...common, mimeType: mimeTypeOf(Buffer.from(result.imageBase64, 'base64')), imageBase64: result.imageBase64 }
+  return { ...common, mimeType: mimeTypeOfBase64(result.imageBase64), imageBase64: result.imageBase64 }
 }
 
 /** The answer for a result, fresh or replayed, rendered for this request's own Accept. */

@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { sniffImage } from '../../src/image/sniff.js'
+import sharp from 'sharp'
+import { mimeTypeOf, mimeTypeOfBase64, sniffImage } from '../../src/image/sniff.js'
 import { bmp, ftyp, PHONE_EXIF, solid } from './fixtures/images.js'
 
 test('JPEG: format and size from the SOF header', async (t) => {
@@ -146,4 +147,14 @@ test('a megabyte of fill bytes after SOI is walked in linear time', async (t) =>
   const started = performance.now()
   t.same(sniffImage(evil), { kind: 'supported', format: 'jpeg', width: undefined, height: undefined })
   t.ok(performance.now() - started < 200)
+})
+
+test('mimeTypeOfBase64 tells the type from the first bytes alone, as mimeTypeOf does from all of them', async (t) => {
+  for (const format of ['jpeg', 'png', 'webp'] as const) {
+    const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })[format]().toBuffer()
+    t.equal(mimeTypeOfBase64(image.toString('base64')), `image/${format}`)
+    t.equal(mimeTypeOfBase64(image.toString('base64')), mimeTypeOf(image))
+  }
+  t.equal(mimeTypeOfBase64(Buffer.from('not an image at all').toString('base64')), 'application/octet-stream')
+  t.equal(mimeTypeOfBase64(''), 'application/octet-stream')
 })
