@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # stylize-proxy: build with dev dependencies, run with production ones only, as the non-root `node` user.
 # Node 24 is the current LTS; the project's pins (undici 7, TypeScript ~5.9, sharp 0.35 with its prebuilt
-# libvips for glibc) all run on it. Pin a digest (node:24-slim@sha256:…) for reproducible builds.
-ARG NODE_IMAGE=node:24-slim
+# libvips for glibc) all run on it. Pinned to a digest for reproducible builds (refresh: docker buildx
+# imagetools inspect node:24-slim; docker-compose.yml passes the same through NODE_IMAGE).
+ARG NODE_IMAGE=node:24-slim@sha256:a9f5f7c91a432850b2a8a7797adf5eadb6c733ceed61167806cee7ea7fbc29df
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
