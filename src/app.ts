@@ -131,7 +131,7 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
   const notShuttingDown = registerShutdown(app, {
     timeoutMs: config.shutdownTimeoutMs,
     onDeadline: () => { caller.stop(); queues.stop() },
-    onCut: () => { caller.cut() }
+    onCut: () => { caller.cut(); queues.cut() }
   })
   await app.register(healthRoutes, { serving: [notShuttingDown], shared: redis === undefined ? [] : [redisReadiness(redis)] })
   await app.register(presetsRoutes, { presets })

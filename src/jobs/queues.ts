@@ -26,6 +26,8 @@ export interface Queues {
   events: JobEvents
   /** shutdown's deadline: refuse what still waits on this replica */
   stop: () => void
+  /** shutdown's last moment: answer the waiters whose call runs elsewhere */
+  cut: () => void
   /** a job ended (its metrics, its usage, its webhook) */
   finished: (record: JobRecord) => void
 }
@@ -63,7 +65,7 @@ export function createQueues (
     app.addHook('onClose', closeWebhooks)
     app.addHook('onClose', async () => { await local.drain(); await store.close() })
     metrics.watchFleetDepth(() => caller.stats.queueDepth)
-    return { upstream: caller, jobs: local, store, events, stop: () => {}, finished }
+    return { upstream: caller, jobs: local, store, events, stop: () => {}, cut: () => {}, finished }
   }
   const fleet = new FleetQueue({
     redis,
@@ -82,5 +84,5 @@ export function createQueues (
   // webhook retries on the fleet's durable queue, so that a replica that stops does not drop them
   webhooks?.schedule(new WebhookQueue(redis, fleet.workerConnection, webhooks, store))
   metrics.watchFleetDepth(() => fleet.depth)
-  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() }, finished }
+  return { upstream: fleet, jobs: fleet, store, events, stop: () => { fleet.stop() }, cut: () => { fleet.cut() }, finished }
 }

@@ -3,7 +3,7 @@
 // most IMAGE_WORK_MAX requests of the routes that stylize may read and prepare a photo (or download one) at
 // once; past it a request is refused 503 OVERLOADED with a Retry-After from the measured preparation time,
 // before its body is read. The slot is freed as soon as the upstream payload is built, or the request ends.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { OverloadedError, withRetryAfter } from '../errors.js'
 import { ServiceTime } from '../upstream/service-time.js'
 
@@ -65,14 +65,15 @@ const NOTHING_HELD = (): void => {}
 export function registerImageAdmission (app: FastifyInstance, admission: ImageAdmission): void {
   app.decorateRequest('imageWorkDone', NOTHING_HELD)
   // preParsing: after the key and the rate limit, before a byte of the body is read
-  app.addHook('preParsing', async (request: FastifyRequest) => {
+  app.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.config.imageWork !== true) return
     const release = admission.tryEnter()
     if (release === undefined) {
       throw withRetryAfter(new OverloadedError('too many photos are being prepared right now, retry later'), admission.retryAfterMs() / 1000)
     }
     request.imageWorkDone = release
+    // the response's socket closes once, whatever happened: answered, or its client gone at any point
+    // (onResponse does not run for an answer written to a closed socket, nor onRequestAbort once the body was in)
+    reply.raw.once('close', release)
   })
-  app.addHook('onResponse', async (request) => { request.imageWorkDone() })
-  app.addHook('onRequestAbort', async (request) => { request.imageWorkDone() })
 }

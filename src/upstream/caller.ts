@@ -75,6 +75,8 @@ export class UpstreamCaller {
   /** one per call in progress, so that the shutdown deadline can cut them all */
   readonly #running = new Set<AbortController>()
   #stopped = false
+  /** aborted by stop(): ends the backoff sleeps of calls waiting to retry */
+  readonly #stopping = new AbortController()
 
   constructor (options: UpstreamCallerOptions) {
     this.#options = options
@@ -147,6 +149,8 @@ export class UpstreamCaller {
   stop (): void {
     this.#stopped = true
     this.#gate.close()
+    // calls waiting to retry end now, with their last attempt's own error
+    this.#stopping.abort()
   }
 
   /** The last moment before the process must exit: cut the calls still running (502: maybe billed). */
@@ -219,11 +223,12 @@ export class UpstreamCaller {
       const delay = decision.reseed ? 0 : Math.max(backoffMs(retries, this.#options.random), error.retryAfterMs ?? 0)
       if (deadline.aborted || performance.now() + delay >= deadlineAt) throw error
       try {
-        await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, ...(signal ? [signal] : [])]) })
+        await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, this.#stopping.signal, ...(signal ? [signal] : [])]) })
       } catch {
-        if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
+        // the deadline, the client gone, or the shutdown: this request was sent, its last error is the answer
         throw error
       }
+      if (this.#stopped) throw error
       if (decision.reseed) {
         reseeded = true
         current = { ...current, seed: randomSeed(this.#options.random) }

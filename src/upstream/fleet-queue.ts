@@ -71,6 +71,8 @@ export class FleetQueue implements JobQueue {
   readonly #events: JobEvents
   /** wakes this replica's waiting synchronous calls (shutdown) */
   readonly #stopping = new AbortController()
+  /** the shutdown's last moment: waiters whose call runs on another replica answer now */
+  readonly #cutting = new AbortController()
   readonly #depthTimer: NodeJS.Timeout
   #depth = 0
   #stopped = false
@@ -183,6 +185,15 @@ export class FleetQueue implements JobQueue {
     this.#stopping.abort()
   }
 
+  /**
+   * The shutdown's last moment: a waiter of this replica whose call another replica's worker is running
+   * answers now (502, maybe billed), since this process is about to exit; its client would get nothing.
+   */
+  cut (): void {
+    this.stop()
+    this.#cutting.abort()
+  }
+
   async close (): Promise<void> {
     this.#stopped = true
     clearInterval(this.#depthTimer)
@@ -215,9 +226,10 @@ export class FleetQueue implements JobQueue {
           if (leaving !== undefined && await this.#leave(id)) throw leaving
         }
         if (waited >= queueTimeoutMs + deadlineMs + 5000) throw new UpstreamCallError({ kind: 'timeout', code: 'deadline', bodySent: true })
+        if (this.#cutting.signal.aborted) throw new UpstreamCallError({ kind: 'aborted', code: 'shutdown', bodySent: true, attempts: 1 })
         // a notice lost with a Redis blip is made up for by looking again every second
-        // (once leaving, only the outcome is awaited: no signal wakes it early any more)
-        const wake = leaving !== undefined ? undefined : AbortSignal.any([this.#stopping.signal, ...(signal === undefined ? [] : [signal])])
+        // (once leaving, only the outcome, or the shutdown's last moment, wakes it)
+        const wake = leaving !== undefined ? this.#cutting.signal : AbortSignal.any([this.#stopping.signal, ...(signal === undefined ? [] : [signal])])
         await this.#events.next(`sync:${id}`, Math.min(1000, Math.max(1, queueTimeoutMs - waited)), wake)
       }
     } finally {
