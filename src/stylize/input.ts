@@ -201,7 +201,11 @@ async function readImageFile (file: MultipartFile): Promise<Buffer> {
     file.file.resume()
     throw new InvalidRequestError(`unexpected file field "${file.fieldname}": the image goes in the file field "image"`)
   }
-  return await file.toBuffer()
+  const bytes = await file.toBuffer()
+  // @fastify/multipart keeps each part, and so this buffer, reachable for the whole request (its upstream
+  // wait included): the part lets go of it here, and the call lets go of its own once the photo is prepared
+  ;(file as unknown as { _buf: Buffer | null })._buf = null
+  return bytes
 }
 
 /** Reads the rest of a refused body (bounded by the multipart limits), so the connection stays usable. */
