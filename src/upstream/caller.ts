@@ -74,9 +74,12 @@ export class UpstreamCaller {
   readonly #breaker: CircuitBreaker
   /** one per call in progress, so that the shutdown deadline can cut them all */
   readonly #running = new Set<AbortController>()
-  #stopped = false
-  /** aborted by stop(): ends the backoff sleeps of calls waiting to retry */
-  readonly #stopping = new AbortController()
+  /** aborted by stop(): ends the backoff sleeps of calls waiting to retry, and refuses any new call */
+  readonly #stop = new AbortController()
+
+  get #stopped (): boolean {
+    return this.#stop.signal.aborted
+  }
 
   constructor (options: UpstreamCallerOptions) {
     this.#options = options
@@ -147,10 +150,9 @@ export class UpstreamCaller {
    * nothing more; calls already sent go on, since they may be billed.
    */
   stop (): void {
-    this.#stopped = true
     this.#gate.close()
     // calls waiting to retry end now, with their last attempt's own error
-    this.#stopping.abort()
+    this.#stop.abort()
   }
 
   /** The last moment before the process must exit: cut the calls still running (502: maybe billed). */
@@ -223,7 +225,7 @@ export class UpstreamCaller {
       const delay = decision.reseed ? 0 : Math.max(backoffMs(retries, this.#options.random), error.retryAfterMs ?? 0)
       if (deadline.aborted || performance.now() + delay >= deadlineAt) throw error
       try {
-        await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, this.#stopping.signal, ...(signal ? [signal] : [])]) })
+        await sleep(delay, undefined, { signal: AbortSignal.any([deadline, stopping, this.#stop.signal, ...(signal ? [signal] : [])]) })
       } catch {
         // the deadline, the client gone, or the shutdown: this request was sent, its last error is the answer
         throw error
