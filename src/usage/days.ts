@@ -19,6 +19,11 @@ export function addDays (day: string, days: number): string {
   return new Date(startOf(day) + days * DAY_MS).toISOString().slice(0, 10)
 }
 
+/** The day's number since 1970-01-01 (the sorted set of days in Redis scores by it). */
+export function dayNumber (day: string): number {
+  return startOf(day) / DAY_MS
+}
+
 /** How many days from..to holds, both included (0 when from is after to). */
 export function dayCount (from: string, to: string): number {
   return Math.max(0, Math.round((startOf(to) - startOf(from)) / DAY_MS) + 1)

@@ -4,20 +4,13 @@
 // day, it deletes the days older than KEPT_DAYS.
 import type { RedisConnection } from '../redis/connection.js'
 import type { UsageCounts } from './counts.js'
-import { addDays, KEPT_DAYS } from './days.js'
+import { addDays, dayNumber, KEPT_DAYS } from './days.js'
 import type { UsageRow, UsageStore } from './store.js'
-
-const DAY_MS = 86_400_000
 
 function countsOf (hash: Record<string, string>): UsageCounts {
   const counts: UsageCounts = {}
   for (const [name, value] of Object.entries(hash)) counts[name] = Number(value)
   return counts
-}
-
-/** The day's number since 1970, its score in the sorted set of days. */
-function dayNumber (day: string): number {
-  return Date.parse(`${day}T00:00:00Z`) / DAY_MS
 }
 
 export class RedisUsageStore implements UsageStore {
