@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { test } from 'tap'
-import { DEFAULT_KEYS, photo, startRecordingUpstream, successAnswer } from '../fixtures/harness.js'
+import { DEFAULT_KEYS, startHeldUpstream } from '../fixtures/harness.js'
 import { until } from '../redis/fixtures/redis.js'
 import { metricsText, seriesValue, stylize } from '../upstream/fixtures/client.js'
 import { getJob, jobImage, submitJob, waitForEnd } from './fixtures/jobs-client.js'
@@ -15,15 +15,8 @@ const OTHER = DEFAULT_KEYS[1]!.key
 
 /** An upstream that holds its first call until `release` (or the test's end), so a test knows it is in flight. */
 async function heldUpstream (t: Parameters<typeof startFleet>[0]) {
-  let release: () => void = () => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  t.teardown(() => { release() })
-  const image = await photo(800, 600)
-  const upstream = await startRecordingUpstream(t, async (request) => {
-    if (upstream.requests.indexOf(request) === 0) await held
-    return successAnswer(image)
-  })
-  return { upstream, release: () => { release() } }
+  const upstream = await startHeldUpstream(t, { firstOnly: true })
+  return { upstream, release: upstream.release }
 }
 
 test('a job submitted on one replica is collected on the other; another key sees 404', async (t) => {

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { connect } from 'node:net'
 import { test } from 'tap'
 import { ImageAdmission } from '../../src/ops/image-admission.js'
-import { photo, startProxy, startRecordingUpstream, successAnswer } from '../fixtures/harness.js'
+import { startHeldUpstream, startProxy, startRecordingUpstream } from '../fixtures/harness.js'
 import { eventually, imageBase64, metricsText, seriesValue, stylize, WEB_KEY } from '../upstream/fixtures/client.js'
 
 /** A POST /stylize whose body is sent up to its last byte, and the rest when told: it holds its slot meanwhile. */
@@ -60,10 +60,7 @@ test('a slot is given back once, whatever happens', async (t) => {
 })
 
 test('a client that leaves while its duplicate waits for the first request gives its slot back', async (t) => {
-  const image = await photo(800, 600)
-  let release = (): void => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  const upstream = await startRecordingUpstream(t, async () => { await held; return successAnswer(image) })
+  const upstream = await startHeldUpstream(t)
   const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { IMAGE_WORK_MAX: '3' } })
   const inWork = async (): Promise<number | undefined> => seriesValue(await metricsText(proxy.url), 'stylize_image_work_in_progress')
   const first = stylize(proxy.url, {}, { headers: { 'idempotency-key': 'leaving' } })
@@ -77,7 +74,7 @@ test('a client that leaves while its duplicate waits for the first request gives
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   await eventually(async () => await inWork() === 1, 10_000)
   socket.destroy()
-  release()
+  upstream.release()
   t.equal((await first).status, 200)
   await eventually(async () => await inWork() === 0, 10_000)
   t.pass('no slot is left taken')

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { connect } from 'node:net'
 import { test } from 'tap'
 import { request } from 'undici'
-import { EMULATOR_AK, EMULATOR_SK, photo, startEmulator, startRecordingUpstream, successAnswer, writeKeysFile } from '../fixtures/harness.js'
+import { EMULATOR_AK, EMULATOR_SK, startEmulator, startHeldUpstream, writeKeysFile } from '../fixtures/harness.js'
 import { WEB_KEY, eventually, metricsText, seriesValue, stylize } from '../upstream/fixtures/client.js'
 
 const SERVER = new URL('../../dist/server.js', import.meta.url).pathname
@@ -85,16 +85,13 @@ test('SIGTERM: in-flight and queued requests finish, later ones are refused, the
 
 test('SIGTERM: at the deadline queued requests are refused 503 (never sent), a call already sent still finishes', async (t) => {
   // the upstream holds the call until the test has seen the deadline pass (at 8 s; the cut would be at 9 s)
-  const image = await photo(800, 600)
-  let release = (): void => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  const upstream = await startRecordingUpstream(t, async () => { await held; return successAnswer(image) })
+  const upstream = await startHeldUpstream(t)
   const server = await startServer(t, upstream.url, { UPSTREAM_CONCURRENCY: '1', SHUTDOWN_TIMEOUT_MS: '10000' })
   const clients = Array.from({ length: 3 }, async () => await stylize(server.url))
   await eventually(async () => seriesValue(await metricsText(server.url), 'stylize_upstream_queue_depth') === 2, 10_000)
   server.child.kill('SIGTERM')
   await eventually(() => server.log().includes('shutdown deadline: refusing what has not started'), 15_000)
-  release()
+  upstream.release()
   const answers = await Promise.all(clients)
   t.same(answers.map((answer) => answer.status).sort(), [200, 503, 503], 'the sent call answered 200, the queued ones 503')
   for (const answer of answers.filter((a) => a.status === 503)) {

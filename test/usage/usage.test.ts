@@ -3,7 +3,7 @@
 import { test } from 'tap'
 import { request } from 'undici'
 import { loadConfig } from '../../src/config.js'
-import { DEFAULT_KEYS, photo, startProxy, startRecordingUpstream, successAnswer, type TestKey } from '../fixtures/harness.js'
+import { DEFAULT_KEYS, startHeldUpstream, startProxy, type TestKey } from '../fixtures/harness.js'
 import { waitForEnd, submitJob } from '../jobs/fixtures/jobs-client.js'
 import { until } from '../redis/fixtures/redis.js'
 import { imageBase64, stylize } from '../upstream/fixtures/client.js'
@@ -177,25 +177,16 @@ test('without a price there is no spend; GET /usage needs a key', async (t) => {
 })
 
 test('a client that leaves during its paid call is still counted: the call was paid', async (t) => {
-  const image = await photo(800, 600)
-  let release = (): void => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  let arrived = (): void => {}
-  const reached = new Promise<void>((resolve) => { arrived = resolve })
-  const upstream = await startRecordingUpstream(t, async () => {
-    arrived()
-    await held
-    return successAnswer(image)
-  })
+  const upstream = await startHeldUpstream(t)
   const proxy = await startProxy(t, { upstreamUrl: upstream.url })
   const leaving = new AbortController()
   const gone = stylize(proxy.url, {}, { signal: leaving.signal }).catch(() => 'aborted')
-  await reached
+  await upstream.reached
   leaving.abort()
   t.equal(await gone, 'aborted')
   const connections = async (): Promise<number> => await new Promise((resolve) => proxy.app.server.getConnections((_error, count) => resolve(count)))
   await until(async () => await connections() === 0, 10_000, 'the proxy to see the client leave')
-  release()
+  upstream.release()
   await until(async () => (await usage(proxy.url, WEB)).json.today?.succeeded === 1, 10_000, 'the paid call counted')
   t.equal((await usage(proxy.url, WEB)).json.today.upstream_attempts, 1)
 })
@@ -212,10 +203,7 @@ test('the price and the admin token are checked at start', async (t) => {
 })
 
 test('a cancelled job is never sent: only the bytes it brought are counted', async (t) => {
-  const image = await photo(800, 600)
-  let release = (): void => {}
-  const held = new Promise<void>((resolve) => { release = resolve })
-  const upstream = await startRecordingUpstream(t, async () => { await held; return successAnswer(image) })
+  const upstream = await startHeldUpstream(t)
   const proxy = await startProxy(t, { upstreamUrl: upstream.url, env: { UPSTREAM_CONCURRENCY: '1' } })
   const first = await submitJob(proxy.url, WEB)
   const second = await submitJob(proxy.url, WEB)
@@ -223,7 +211,7 @@ test('a cancelled job is never sent: only the bytes it brought are counted', asy
   const cancelled = await request(`${proxy.url}/jobs/${second.json.job_id as string}`, { method: 'DELETE', headers: { authorization: `Bearer ${WEB}` } })
   t.equal(cancelled.statusCode, 200)
   await cancelled.body.dump()
-  release()
+  upstream.release()
   t.equal((await waitForEnd(proxy.url, WEB, first.json.job_id as string)).json.status, 'succeeded')
   const today = (await usage(proxy.url, WEB)).json.today
   const imageBytes = Buffer.from(await imageBase64(), 'base64').length
