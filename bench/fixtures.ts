@@ -53,6 +53,11 @@ export async function phoneJpeg (width = 4000, height = 3000): Promise<Buffer> {
   })
 }
 
+/** A plain camera JPEG (quality 85, no metadata): too big for the upstream, so always re-encoded. */
+export async function cameraJpeg (width: number, height: number): Promise<Buffer> {
+  return await cached(`camera-${width}x${height}.jpg`, async () => await photo(width, height, { quality: 85 }))
+}
+
 export async function pngImage (width: number, height: number): Promise<Buffer> {
   return await cached(`photo-${width}x${height}.png`, async () => await photo(width, height, { format: 'png' }))
 }

@@ -14,6 +14,8 @@ export interface Sizes {
   }
   pipeline: {
     jpeg: [number, number]
+    /** the arrivals scenario's photo, as a plain camera JPEG */
+    photo: [number, number]
     png: [number, number]
     webp: [number, number]
     runs: number
@@ -51,7 +53,7 @@ export interface Sizes {
 export const SIZES: Record<Mode, Sizes> = {
   full: {
     overhead: { warmup: 200, rounds: 5, sequentialPerRound: 400, loadMsPerRound: 10_000, connections: 16 },
-    pipeline: { jpeg: [4000, 3000], png: [2310, 1732], webp: [1155, 866], runs: 30, parallelImages: 40, parallelInFlight: 8 },
+    pipeline: { jpeg: [4000, 3000], photo: [1200, 1600], png: [2310, 1732], webp: [1155, 866], runs: 30, parallelImages: 40, parallelInFlight: 8 },
     inFlight: { clients: 2000, latencyMs: 7000, gatedClients: 200, gatedLatencyMs: 2000, gatedQueueMax: 8 },
     arrivals: { width: 1200, height: 1600, upstreamLatencyMs: 7000, rates: [50, 200], durationMs: 10_000 },
     soak: { warmupMs: 60_000, measuredMs: 600_000, perSecond: 10, sampleEveryMs: 30_000 },
@@ -59,7 +61,7 @@ export const SIZES: Record<Mode, Sizes> = {
   },
   quick: {
     overhead: { warmup: 50, rounds: 1, sequentialPerRound: 100, loadMsPerRound: 2000, connections: 16 },
-    pipeline: { jpeg: [4000, 3000], png: [2310, 1732], webp: [1155, 866], runs: 5, parallelImages: 8, parallelInFlight: 8 },
+    pipeline: { jpeg: [4000, 3000], photo: [1200, 1600], png: [2310, 1732], webp: [1155, 866], runs: 5, parallelImages: 8, parallelInFlight: 8 },
     inFlight: { clients: 300, latencyMs: 1000, gatedClients: 40, gatedLatencyMs: 500, gatedQueueMax: 8 },
     arrivals: { width: 1200, height: 1600, upstreamLatencyMs: 1000, rates: [50, 200], durationMs: 3000 },
     soak: { warmupMs: 3000, measuredMs: 8000, perSecond: 10, sampleEveryMs: 4000 },
@@ -67,7 +69,7 @@ export const SIZES: Record<Mode, Sizes> = {
   },
   smoke: {
     overhead: { warmup: 5, rounds: 1, sequentialPerRound: 10, loadMsPerRound: 300, connections: 4 },
-    pipeline: { jpeg: [1200, 900], png: [800, 600], webp: [640, 480], runs: 2, parallelImages: 2, parallelInFlight: 2 },
+    pipeline: { jpeg: [1200, 900], photo: [600, 800], png: [800, 600], webp: [640, 480], runs: 2, parallelImages: 2, parallelInFlight: 2 },
     inFlight: { clients: 20, latencyMs: 300, gatedClients: 20, gatedLatencyMs: 300, gatedQueueMax: 4 },
     arrivals: { width: 600, height: 800, upstreamLatencyMs: 100, rates: [10, 40], durationMs: 500 },
     soak: { warmupMs: 500, measuredMs: 1500, perSecond: 8, sampleEveryMs: 500 },

@@ -1,41 +1,22 @@
 // Whether a JPEG or PNG holds nothing but its picture: no EXIF, GPS, XMP, IPTC, ICC, comments, text chunks,
 // thumbnails or bytes after its end (phones append trailers there). Only such a file may go upstream untouched.
+import { readJpegStructure, type JpegStructure } from './jpeg-structure.js'
 
 // DQT, DHT, DRI, baseline/extended/progressive SOF; APP0 is allowed only as a bare JFIF header (no thumbnail).
-const PLAIN_JPEG_SEGMENTS = new Set([0xdb, 0xc4, 0xdd, 0xc0, 0xc1, 0xc2])
+const PLAIN_JPEG_SEGMENTS = new Set([0xdb, 0xc4, 0xdd, 0xc0, 0xc1, 0xc2, 0xda, 0xe0])
 const JFIF_WITHOUT_THUMBNAIL_LENGTH = 16
 
+/** The structure of a bare JPEG that is whole as far as its structure shows (jpeg-structure.ts); else undefined. */
+export function bareJpegStructure (bytes: Buffer): JpegStructure | undefined {
+  const structure = readJpegStructure(bytes)
+  if (structure === undefined || !structure.markers.every((marker) => PLAIN_JPEG_SEGMENTS.has(marker))) return undefined
+  const plainHeader = structure.app0 === undefined ||
+    (structure.app0.length === JFIF_WITHOUT_THUMBNAIL_LENGTH && structure.app0.identifier === 'JFIF\0')
+  return plainHeader ? structure : undefined
+}
+
 export function isBareJpeg (bytes: Buffer): boolean {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return false
-  let i = 2
-  let inScan = false
-  while (i + 1 < bytes.length) {
-    if (inScan) {
-      // Inside entropy-coded data 0xFF is followed by 0x00 (stuffing) or RSTn; anything else is a marker.
-      const next = bytes.indexOf(0xff, i)
-      if (next < 0 || next + 1 >= bytes.length) return false
-      const code = bytes[next + 1] as number
-      i = next + 1
-      if (code === 0x00 || code === 0xff || (code >= 0xd0 && code <= 0xd7)) continue
-      inScan = false
-      i = next
-    }
-    if (bytes[i] !== 0xff) return false
-    const marker = bytes[i + 1] as number
-    if (marker === 0xd9) return i + 2 === bytes.length
-    if (i + 4 > bytes.length) return false
-    const length = bytes.readUInt16BE(i + 2)
-    if (length < 2) return false
-    if (marker === 0xda) {
-      inScan = true
-    } else if (marker === 0xe0) {
-      if (length !== JFIF_WITHOUT_THUMBNAIL_LENGTH || bytes.toString('latin1', i + 4, i + 9) !== 'JFIF\0') return false
-    } else if (!PLAIN_JPEG_SEGMENTS.has(marker)) {
-      return false
-    }
-    i += 2 + length
-  }
-  return false
+  return bareJpegStructure(bytes) !== undefined
 }
 
 // Chunks that only describe pixels; tEXt/zTXt/iTXt/eXIf/iCCP/tIME, animation and private chunks are not.

@@ -19,6 +19,8 @@ export interface EncodedImage extends Dimensions {
 // long_resolution and regenerates the picture, so 30 KB is not worth 7x the encoding CPU.
 // Lower qualities are only the fallback for the 5 MB limit.
 const JPEG_QUALITIES = [85, 70, 55]
+/** the first choice, also for prepare.ts's one-pipeline path */
+export const JPEG_OPTIONS = { quality: JPEG_QUALITIES[0] as number }
 // Each shrink aims a little under the size that would just fit, so one step is usually enough.
 const SHRINK_MARGIN = 0.9
 

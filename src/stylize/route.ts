@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
 import { ContentRejectedError, InternalError } from '../errors.js'
+import { jsonWithBase64 } from '../json-with-base64.js'
 import type { ClientKey } from '../keys/store.js'
 import { mimeTypeOfBase64 } from '../image/sniff.js'
 import type { StoredResult } from '../limits/idempotency-entry.js'
@@ -64,7 +65,7 @@ function sendResult (request: FastifyRequest, reply: FastifyReply, result: Store
   const mimeType = result.mimeType as string
   request.completion.bytesOut = Buffer.byteLength(imageBase64, 'base64')
   if (wantsImageBytes(request.headers.accept)) return reply.type(mimeType).send(Buffer.from(imageBase64, 'base64'))
-  return { ...common, mime_type: mimeType, image_base64: imageBase64 }
+  return reply.type('application/json; charset=utf-8').send(jsonWithBase64({ ...common, mime_type: mimeType }, 'image_base64', imageBase64))
 }
 
 export async function stylizeRoutes (app: FastifyInstance, options: StylizeRouteOptions): Promise<void> {

@@ -1,5 +1,6 @@
 // One CVProcess call over a keep-alive undici Pool: sign, send, and read either response shape.
 import { Pool } from 'undici'
+import { jsonWithBase64 } from '../json-with-base64.js'
 import { signRequest, signingHost, type Credentials } from './sign.js'
 import { UpstreamCallError, parseUpstreamResponse, retryAfterMsOf, type UpstreamResult } from './response.js'
 
@@ -14,6 +15,14 @@ export interface UpstreamClientOptions {
   credentials: () => Credentials | undefined
   /** the most sockets kept to the upstream; the concurrency gate bounds calls anyway */
   connections?: number
+}
+
+/** The CVProcess body as the bytes signed and sent: the image's base64, its bulk, copied in (json-with-base64.ts). */
+export function upstreamPayload (body: Record<string, unknown>): Buffer {
+  const images = body.binary_data_base64
+  if (!Array.isArray(images) || images.length !== 1 || typeof images[0] !== 'string') return Buffer.from(JSON.stringify(body))
+  const { binary_data_base64: _image, ...fields } = body
+  return jsonWithBase64(fields, 'binary_data_base64', images[0], true)
 }
 
 export class UpstreamClient {
@@ -37,7 +46,7 @@ export class UpstreamClient {
   async process (body: Record<string, unknown>, signal?: AbortSignal): Promise<UpstreamResult> {
     const credentials = this.#options.credentials()
     if (!credentials) throw new UpstreamCallError({ kind: 'config', code: 'NoCredentials', bodySent: false })
-    const payload = JSON.stringify(body)
+    const payload = upstreamPayload(body)
     const path = this.#url.pathname === '' ? '/' : this.#url.pathname
     const headers = signRequest({
       method: 'POST',
