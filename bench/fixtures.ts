@@ -90,7 +90,7 @@ export function uploadRequest (file: Buffer, kind = 'upload', headers: Record<st
 }
 
 export function jsonRequest (fields: Record<string, unknown>, kind: string, headers: Record<string, string> = BENCH_AUTH): BenchRequest {
-  return { kind, method: 'POST', path: '/stylize', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(fields) }
+  return { kind, method: 'POST', path: '/stylize', headers: { ...headers, 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(fields)) }
 }
 
 /** The keys file: one bench key whose rate limit never gets in the way. */

@@ -12,6 +12,8 @@ export interface BenchContext {
   workDir: string
   /** prints one progress line */
   note: (line: string) => void
+  /** set on every proxy started (`--proxy-env NAME=VALUE`): to try a setting under the same load */
+  proxyEnv?: Record<string, string>
 }
 
 const SERVER_JS = join(ROOT, 'dist', 'server.js')
@@ -37,7 +39,10 @@ export async function startProxyProcess (
       API_KEYS_FILE: writeBenchKeys(context.workDir),
       RATE_LIMIT_MAX: '1000000000',
       LOG_LEVEL: 'info',
-      ...env
+      // as `npm start` and the Dockerfile set it
+      MALLOC_ARENA_MAX: '2',
+      ...env,
+      ...context.proxyEnv
     }
   })
 }

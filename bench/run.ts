@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick | --smoke] [--only overhead,signer] [--out DIR] [--record] [--profile]`
+// `npm run bench [-- --quick | --smoke] [--only overhead,signer] [--out DIR] [--record] [--profile] [--proxy-env NAME=VALUE ...]`
 // Runs the scenarios on loopback, prints each one's numbers, writes <out>/latest.json and <out>/latest.md,
 // and with --record (implied by a full run) puts the Markdown into BENCHMARKS.md.
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
@@ -27,7 +27,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     record: { type: 'boolean' },
-    profile: { type: 'boolean', default: false }
+    profile: { type: 'boolean', default: false },
+    'proxy-env': { type: 'string', multiple: true }
   }
 })
 
@@ -44,7 +45,12 @@ assertBuilt()
 useImageCache(join(workDir, 'images'))
 const context: BenchContext = {
   workDir,
-  note: (line) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+  note: (line) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
+  proxyEnv: Object.fromEntries((values['proxy-env'] ?? []).map((pair) => {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`--proxy-env takes NAME=VALUE, not "${pair}"`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }))
 }
 
 const runners: Record<typeof SCENARIOS[number], () => Promise<ScenarioResult>> = {
@@ -67,6 +73,8 @@ for (const name of SCENARIOS) {
     const result = await runners[name]()
     // the machine's load when the scenario began: a busy neighbour explains a bad figure
     result.notes.push(`Load average (1 min) when this scenario started: ${load1} on ${summary.machine.cores} cores.`)
+    const tried = Object.entries(context.proxyEnv ?? {}).map(([name, value]) => `${name}=${value}`)
+    if (tried.length > 0) result.notes.push(`Every proxy of this run was started with ${tried.join(' ')} (--proxy-env).`)
     summary.scenarios[name] = { ...result, durationMs: Math.round(performance.now() - started) }
   } catch (error) {
     failed = true

@@ -30,6 +30,8 @@ export interface Config {
   imageUrlMode: 'fetch' | 'passthrough'
   /** requests reading, downloading or preparing a photo at once; past it 503 OVERLOADED before the body is read */
   imageWorkMax: number
+  /** the nice value of every thread but the event loop's (sharp's, the threadpool's): 0 keeps them level */
+  imageWorkNice: number
   imageFetchTimeoutMs: number
   /** lowercase `host` or `host:port` entries */
   imageFetchAllowHosts: string[]

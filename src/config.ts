@@ -65,6 +65,8 @@ const EnvSchema = Type.Object({
   IMAGE_URL_MODE: stringEnum(['fetch', 'passthrough'], 'fetch'),
   // 0: four per core (os.availableParallelism())
   IMAGE_WORK_MAX: int(0, 0, 100_000),
+  // 0: image work at the event loop's own priority; 1..19: below it (Linux)
+  IMAGE_WORK_NICE: int(10, 0, 19),
   IMAGE_FETCH_TIMEOUT_MS: ms(10_000),
   IMAGE_FETCH_ALLOW_HOSTS: Text,
   PRESETS_FILE: Text,
@@ -137,6 +139,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, options: LoadC
     imageMaxEdge: vars.IMAGE_MAX_EDGE,
     imageUrlMode: vars.IMAGE_URL_MODE,
     imageWorkMax: vars.IMAGE_WORK_MAX === 0 ? 4 * availableParallelism() : vars.IMAGE_WORK_MAX,
+    imageWorkNice: vars.IMAGE_WORK_NICE,
     imageFetchTimeoutMs: vars.IMAGE_FETCH_TIMEOUT_MS,
     imageFetchAllowHosts: check('IMAGE_FETCH_ALLOW_HOSTS', () => parseAllowHosts(vars.IMAGE_FETCH_ALLOW_HOSTS ?? '')),
     presetsFile: vars.PRESETS_FILE,

@@ -5,6 +5,7 @@ import { buildApp } from './app.js'
 import { reloadAdminToken, reloadCredentials, type Config } from './config.js'
 import { KeyRing } from './keys/ring.js'
 import { loggerOptions } from './logger.js'
+import { lowerHelperThreads } from './ops/thread-priority.js'
 import { loadPresets } from './stylize/presets.js'
 
 export interface StartOptions {
@@ -55,6 +56,9 @@ export async function start (config: Config, keysFile: string, options: StartOpt
     await options.onClose?.()
   })
 
+  // image work below the event loop, so that refusals and answers never wait for sharp (ops/thread-priority.ts)
+  const lowered = await lowerHelperThreads(config.imageWorkNice)
+  if (lowered > 0) logger.debug({ threads: lowered, nice: config.imageWorkNice }, 'image work threads lowered below the event loop')
   // a deep accept queue: under a burst, connections wait for the event loop instead of being reset by the kernel
   return await app.listen({ port: config.port, host: config.host, backlog: 4096 })
 }

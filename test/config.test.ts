@@ -49,6 +49,7 @@ test('defaults: every variable of the contract', async (t) => {
     imageMaxEdge: 1024,
     imageUrlMode: 'fetch',
     imageWorkMax: 4 * availableParallelism(),
+    imageWorkNice: 10,
     imageFetchTimeoutMs: 10000,
     imageFetchAllowHosts: [],
     presetsFile: undefined,

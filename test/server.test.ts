@@ -1,5 +1,7 @@
 // `npm start` as an operator runs it: the compiled server, configured by the environment only.
-import { writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { request } from 'undici'
@@ -63,4 +65,25 @@ test('SIGHUP reloads the keys file and the _FILE secrets, and the process keeps 
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
   t.notMatch(server.out() + server.err(), new RegExp(`spk_rotated_key|${EMULATOR_SK}|a-stale-secret`))
+})
+
+test('npm start runs the server with two malloc arenas unless MALLOC_ARENA_MAX is set', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const emulator = await startEmulator(t)
+  const keysFile = writeKeysFile([{ id: 'ops', key: 'spk_ops_key' }])
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', VOLC_ACCESS_KEY_ID: EMULATOR_AK, VOLC_SECRET_ACCESS_KEY: EMULATOR_SK, API_KEYS_FILE: keysFile, UPSTREAM_URL: emulator.url }
+  for (const [given, expected] of [[undefined, '2'], ['4', '4']] as const) {
+    const npm = spawn('npm', ['start', '--silent'], { cwd: new URL('..', import.meta.url).pathname, env: given === undefined ? env : { ...env, MALLOC_ARENA_MAX: given }, stdio: ['ignore', 'pipe', 'pipe'] })
+    t.teardown(() => { npm.kill('SIGKILL') })
+    let out = ''
+    npm.stdout.on('data', (chunk: Buffer) => { out += String(chunk) })
+    const listening = await new Promise<string>((resolve, reject) => {
+      npm.stdout.on('data', () => { const line = out.split('\n').find((l) => /Server listening/.test(l)); if (line !== undefined) resolve(line) })
+      npm.once('exit', () => { reject(new Error(`npm start exited: ${out}`)) })
+    })
+    const pid = (JSON.parse(listening) as { pid: number }).pid
+    const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    t.ok(environment.includes(`MALLOC_ARENA_MAX=${expected}`), `MALLOC_ARENA_MAX=${expected} (given: ${given ?? 'unset'})`)
+    process.kill(pid, 'SIGTERM')
+    await once(npm, 'exit')
+  }
 })

@@ -117,6 +117,7 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, a nod
   t.match(healthcheck?.args, /CMD \["node", "-e", .*\/healthz/)
   t.notOk(lines.some((l) => /\b(curl|wget)\b/.test(l.args)), 'no curl or wget')
   t.ok(runtime.some((l) => l.instruction === 'COPY' && /openapi\.yaml/.test(l.args)), 'the runtime has openapi.yaml (GET /openapi.yaml)')
+  t.ok(runtime.some((l) => l.instruction === 'ENV' && /^MALLOC_ARENA_MAX=2$/.test(l.args)), 'two malloc arenas, as npm start sets')
 
   const command = JSON.parse(runtime.filter((l) => l.instruction === 'CMD').at(-1)!.args) as string[]
   t.same(command, ['node', 'dist/server.js'], 'exec form: SIGTERM reaches node')
