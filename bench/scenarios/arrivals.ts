@@ -2,6 +2,7 @@
 // each posting a 1200x1600 JPEG as JSON base64; the upstream answers after 7 s; the gate is wide open, so
 // only the proxy's own admission of image work stands between the arrivals and the cores. First the
 // sustainable rate is measured (a closed loop against an instant upstream); then each arrival rate.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sharp } from '../../src/image/sharp-setup.js'
 import { photo } from '../../test/fixtures/harness.js'
 import { jsonRequest, writeUpstreamReply } from '../fixtures.js'
@@ -43,7 +44,11 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
       upstream = await startUpstreamProcess(context, `arrivals-${rate}-upstream`, reply.path, sizes.upstreamLatencyMs)
       proxy = await startProxyProcess(context, `arrivals-${rate}-proxy`, upstream.url, GATE_OPEN)
       await proxy.reset()
+      // the load generator's own event loop: a late client measures its own lateness, not the proxy's
+      const runnerLag = monitorEventLoopDelay({ resolution: 10 })
+      runnerLag.enable()
       const result = await steadyRate(proxy.url, rate, sizes.durationMs, () => request, 8192)
+      runnerLag.disable()
       const probe = await proxy.sample()
       const ok = result.outcomes.filter((o) => o.status === 200)
       const refused = result.outcomes.filter((o) => o.status === 503)
@@ -61,7 +66,8 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
         acceptedPerSecond: round(acceptedPerSecond, 1),
         wallMs: round(result.wallMs, 0),
         peakRssMiB,
-        lagMs: probe.lagMs
+        lagMs: probe.lagMs,
+        runnerLagMs: { p50: round(runnerLag.percentile(50) / 1e6, 1), p99: round(runnerLag.percentile(99) / 1e6, 1), max: round(runnerLag.max / 1e6, 1) }
       }
       const overload = rate > sustainable
       targets.push({ name: `${rate}/s: every request answered (200, or 503 with Retry-After)`, goal: '0 other', measured: `${ok.length} x 200, ${refused.length} x 503, ${other} other`, met: other === 0 })
@@ -75,6 +81,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
       } else {
         targets.push({ name: `${rate}/s (under the sustainable rate): all 200`, goal: `${result.outcomes.length} x 200`, measured: `${ok.length} x 200`, met: ok.length === result.outcomes.length })
       }
+      notes.push(`${rate}/s: refusals p50 / p90 / p99 ${refusedMs.p50} / ${refusedMs.p90} / ${refusedMs.p99} ms; event-loop delay p99 / max: the proxy's ${probe.lagMs.p99} / ${probe.lagMs.max} ms, the load generator's ${round(runnerLag.percentile(99) / 1e6, 1)} / ${round(runnerLag.max / 1e6, 1)} ms.`)
       context.note(`arrivals ${rate}/s: ${JSON.stringify(statusCounts(result.outcomes))}, added p50 ${added.p50} ms, peak RSS ${peakRssMiB} MiB`)
     } finally {
       await stopAll(proxy, upstream)

@@ -1,4 +1,4 @@
-// POST /stylize: body -> policy -> image -> preset merge -> upstream -> reply.
+// POST /stylize: place in line -> body -> policy -> image -> preset merge -> upstream -> reply.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
 import { ContentRejectedError, InternalError } from '../errors.js'
@@ -12,6 +12,7 @@ import type { DailyQuota } from '../limits/quota.js'
 import { UpstreamCallError, type UpstreamResult } from '../upstream/response.js'
 import { isContentRefusal, toClientError } from '../upstream/outcome.js'
 import type { UpstreamCaller } from '../upstream/caller.js'
+import type { Reservation } from '../upstream/gate.js'
 import { UpstreamUnavailable } from '../upstream/unavailable.js'
 import { linkExpiresAt } from '../upstream/result-url.js'
 import { wantsImageBytes } from './accept.js'
@@ -25,7 +26,7 @@ export interface StylizeRouteOptions {
   config: Config
   presets: () => Record<string, Preset>
   /** the upstream queue: this replica's, or the fleet's (upstream/fleet-queue.ts) */
-  upstream: Pick<UpstreamCaller, 'refusalNow' | 'call'>
+  upstream: Pick<UpstreamCaller, 'reserve' | 'call'>
   quota: DailyQuota
   idempotency: Idempotency
 }
@@ -74,17 +75,27 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
   app.removeContentTypeParser('text/plain')
   registerJsonBodyParser(app)
 
+  // A request that cannot reach the upstream now is refused before its body is read (unless it may be the
+  // replay of a kept result, which needs no upstream); one that can is given its place in line now, held
+  // while it reads and prepares its photo and given back when its call takes it, or when it ends first.
+  const places = new WeakMap<FastifyRequest, Reservation>()
+  const takePlace = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (readIdempotencyKey(request.headers) !== undefined) return
+    const admission = upstream.reserve()
+    if (admission instanceof UpstreamUnavailable) throw toClientError(admission)
+    places.set(request, admission)
+    reply.raw.once('close', admission.release)
+  }
+
   app.post('/stylize', {
     bodyLimit: jsonBodyLimit(config.maxUploadBytes),
-    config: { requiresKey: true, countsUsage: true, imageWork: true }
+    config: { requiresKey: true, countsUsage: true, imageWork: true },
+    // after the key, its rate limit and image admission (app-wide preParsing hooks), before the body
+    preParsing: takePlace
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.clientKey as ClientKey
     const context = request.completion
     const idempotencyKey = readIdempotencyKey(request.headers)
-    // A request that cannot reach the upstream now is refused before its body is read
-    // (unless it may be the replay of a kept result, which needs no upstream).
-    const refusal = idempotencyKey === undefined ? upstream.refusalNow() : undefined
-    if (refusal !== undefined) throw toClientError(refusal)
     const call = await readStylizeCall(request, { config, presets: options.presets() })
     // Idempotency-Key (limits/idempotency.ts), before any paid work: a kept result answers at once;
     // otherwise this request runs under a claim, which frees the key if the handler ends without a result.
@@ -103,6 +114,7 @@ export async function stylizeRoutes (app: FastifyInstance, options: StylizeRoute
     let result
     try {
       result = await upstream.call(body, {
+        reservation: places.get(request),
         signal: clientGone,
         clientSeed: call.parameters.seed,
         log: request.log

@@ -7,7 +7,7 @@ import type { BaseLogger } from 'pino'
 export type CallerLogger = Pick<BaseLogger, 'info' | 'warn'>
 import { CircuitBreaker, type BreakerState, type BreakerTicket } from './breaker.js'
 import type { UpstreamClient } from './client.js'
-import { ConcurrencyGate } from './gate.js'
+import { ConcurrencyGate, type Reservation } from './gate.js'
 import { SILENT_OBSERVER, type UpstreamObserver } from './observer.js'
 import { UpstreamCallError, type UpstreamResult } from './response.js'
 import { backoffMs, healthVerdict, randomSeed, retryDecision } from './retry.js'
@@ -42,6 +42,8 @@ export interface CallOptions {
   onRetry?: (retries: number) => void
   /** names the call in the queue, for position() */
   queueId?: string
+  /** the place reserve() gave this request: its call takes it in the gate */
+  reservation?: Reservation | undefined
   /** the caller already holds an upstream slot (the fleet queue's worker): no gate */
   slotHeld?: boolean
   /**
@@ -62,6 +64,16 @@ export function outcomeLabel (error: UpstreamCallError): string {
   if (error.kind === 'business' || error.kind === 'gateway') return error.upstreamCode
   if (error.kind === 'http') return `http_${error.httpStatus ?? 0}`
   return error.kind
+}
+
+/** What an attempt waits for its slot with: the request's signal, the call's deadline once the first was sent. */
+interface AttemptWait {
+  signal: AbortSignal | undefined
+  deadline: AbortSignal | undefined
+  /** the last attempt's error, when this one is a retry */
+  lastError: UpstreamCallError | undefined
+  id: string | undefined
+  reservation: Reservation | undefined
 }
 
 /** The slot a fleet worker already holds: BullMQ counts it, so there is nothing to give back here. */
@@ -128,6 +140,17 @@ export class UpstreamCaller {
     return undefined
   }
 
+  /**
+   * refusalNow(), and when there is none a place held in the gate from now until this request's call
+   * reaches it (or the request ends and disposes of it): so that a burst cannot all pass this check at
+   * once and be refused only after reading and preparing their photos.
+   */
+  reserve (): UpstreamUnavailable | Reservation {
+    const refusal = this.refusalNow()
+    if (refusal !== undefined) return refusal
+    return this.#gate.reserve() ?? this.#refuse('queue_full', this.#gate.estimateWaitMs())
+  }
+
   /** The stylized result, or throws UpstreamCallError (the last attempt's) or UpstreamUnavailable. */
   async call (body: Record<string, unknown>, options: CallOptions = {}): Promise<UpstreamResult> {
     if (this.#stopped) throw this.#refuse('shutting_down', 1000)
@@ -181,7 +204,7 @@ export class UpstreamCaller {
       if (stopping.aborted) throw this.#refuse('shutting_down', 1000)
       const ticket = this.#breaker.admit()
       if (ticket === undefined) throw this.#refuse('circuit_open', this.#breaker.retryAfterMs() ?? this.#gate.serviceMs)
-      const lease = options.slotHeld === true ? HELD_SLOT : await this.#acquire(ticket, signal, deadline, lastError, options.queueId)
+      const lease = options.slotHeld === true ? HELD_SLOT : await this.#acquire(ticket, { signal, deadline, lastError, id: options.queueId, reservation: options.reservation })
       if (lastError === undefined && options.beforeCall !== undefined) {
         try {
           await options.beforeCall()
@@ -245,11 +268,12 @@ export class UpstreamCaller {
   }
 
   /** A slot for this attempt; while waiting to retry, the deadline or a gone client ends with the last error. */
-  async #acquire (ticket: BreakerTicket, signal: AbortSignal | undefined, deadline: AbortSignal | undefined, lastError: UpstreamCallError | undefined, id: string | undefined): Promise<SlotLease> {
+  async #acquire (ticket: BreakerTicket, attempt: AttemptWait): Promise<SlotLease> {
+    const { signal, deadline, lastError } = attempt
     let lease: SlotLease
     try {
       const waitSignal = deadline === undefined ? signal : AbortSignal.any([deadline, ...(signal ? [signal] : [])])
-      lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined, id })
+      lease = await this.#gate.acquire({ signal: waitSignal, admitted: lastError !== undefined, id: attempt.id, reservation: attempt.reservation })
     } catch (error) {
       this.#breaker.record(ticket, 'neutral')
       // waiting to retry: the last attempt's own error says what happened to this request

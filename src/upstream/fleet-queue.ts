@@ -18,6 +18,7 @@ import type { JobQueue } from '../jobs/queue.js'
 import type { RedisConnection } from '../redis/connection.js'
 import { defineScript, type Script } from '../redis/script.js'
 import type { CallOptions, UpstreamCaller } from './caller.js'
+import { placeHeld, type Reservation } from './gate.js'
 import { UpstreamCallError, type UpstreamResult } from './response.js'
 import { ServiceTime } from './service-time.js'
 import { UpstreamUnavailable } from './unavailable.js'
@@ -75,6 +76,8 @@ export class FleetQueue implements JobQueue {
   readonly #cutting = new AbortController()
   readonly #depthTimer: NodeJS.Timeout
   #depth = 0
+  /** this replica's requests admitted (reserve()) and not yet added to the fleet's queue */
+  #reserved = 0
   #stopped = false
 
   constructor (options: FleetQueueOptions) {
@@ -136,6 +139,21 @@ export class FleetQueue implements JobQueue {
     return undefined
   }
 
+  /**
+   * refusalNow(), and when there is none a place counted from now until this request's call is added to
+   * the fleet's queue (so that a burst on this replica cannot all pass at once); without Redis, the gate's.
+   */
+  reserve (): UpstreamUnavailable | Reservation {
+    if (!this.#redis.state.up) return this.#options.caller.reserve()
+    const refusal = this.refusalNow()
+    if (refusal !== undefined) return refusal
+    if (this.#options.queueMax > 0 && this.#depth + this.#reserved >= this.#options.queueMax) {
+      return new UpstreamUnavailable('queue_full', this.#serviceTime.estimateWaitMs(this.#depth + this.#reserved, this.#options.concurrency))
+    }
+    this.#reserved++
+    return placeHeld(() => { this.#reserved-- })
+  }
+
   /** POST /stylize: the call, through the fleet's queue while Redis answers, else this replica's gate. */
   async call (body: Record<string, unknown>, options: CallOptions = {}): Promise<UpstreamResult> {
     if (!this.#redis.state.up) return await this.#options.caller.call(body, options)
@@ -146,6 +164,8 @@ export class FleetQueue implements JobQueue {
     try {
       await this.#redis.client.set(waiterKey, '1', 'PX', WAITER_TTL_MS)
       await this.#queue.add('sync', { kind: 'sync', body, clientSeed: options.clientSeed }, { jobId: id, removeOnComplete: true, removeOnFail: true })
+      // in the fleet's queue now, where its depth counts it
+      options.reservation?.release()
     } catch {
       // Redis failed just now: this replica acts alone; should the add have landed, no worker sends it (no waiter)
       await this.#redis.client.del(waiterKey).catch(() => {})

@@ -17,7 +17,26 @@ export interface GateOptions {
   observer?: Pick<UpstreamObserver, 'queueWait' | 'refused'>
 }
 
+/** A place in line held for an admitted request until its call reaches the gate (or the request ends). */
+export interface Reservation extends Disposable {
+  /** gives the place back (safe to call more than once) */
+  release: () => void
+}
+
+/** A reservation that runs `giveBack` once, on release or disposal, whichever comes first. */
+export function placeHeld (giveBack: () => void): Reservation {
+  let held = true
+  const release = (): void => {
+    if (!held) return
+    held = false
+    giveBack()
+  }
+  return { release, [Symbol.dispose]: release }
+}
+
 export interface AcquireOptions {
+  /** the place this request was given at admission: handed over once it holds a slot or waits in line */
+  reservation?: Reservation | undefined
   /** aborting it takes the waiter out of the queue */
   signal?: AbortSignal | undefined
   /** a retry of an admitted request: it queues again, but a full queue does not refuse it */
@@ -36,6 +55,8 @@ export class ConcurrencyGate {
   readonly #options: GateOptions
   readonly #queue: Waiter[] = []
   #held = 0
+  /** requests admitted (reserve()) whose call has not reached the gate yet: reading and preparing a photo */
+  #reserved = 0
   readonly #serviceTime: ServiceTime
   #pumping = false
   #pumpAgain = false
@@ -62,6 +83,20 @@ export class ConcurrencyGate {
     return this.#options.queueMax > 0 && this.#queue.length >= this.#options.queueMax
   }
 
+  /**
+   * A place for a request admitted now, or undefined when the free slots and the room in line are all
+   * taken or promised. Requests that arrive together are admitted before any of them queues (each first
+   * reads and prepares its photo): without a place held from admission on, all of a burst would pass and
+   * most be refused only after their image work.
+   */
+  reserve (): Reservation | undefined {
+    if (this.#closed) return undefined
+    const free = Math.max(0, this.#options.concurrency - this.#held)
+    if (this.#reserved + this.#queue.length >= this.#options.queueMax + free) return undefined
+    this.#reserved++
+    return placeHeld(() => { this.#reserved-- })
+  }
+
   /** a recent call's duration (moving average), for Retry-After estimates */
   get serviceMs (): number {
     return this.#serviceTime.ms
@@ -80,6 +115,14 @@ export class ConcurrencyGate {
 
   /** A slot, after waiting in line if need be; throws UpstreamUnavailable when it cannot have one. */
   async acquire (options: AcquireOptions = {}): Promise<SlotLease> {
+    try {
+      return await this.#acquire(options)
+    } finally {
+      options.reservation?.release()
+    }
+  }
+
+  async #acquire (options: AcquireOptions): Promise<SlotLease> {
     const { signal } = options
     this.#throwIfStopped(signal)
     const startedAt = performance.now()
@@ -93,11 +136,13 @@ export class ConcurrencyGate {
           await lease.release()
           throw error
         }
+        options.reservation?.release()
         return this.#granted(lease, startedAt)
       }
       this.#throwIfStopped(signal)
     }
-    if (options.admitted !== true && this.#queue.length >= this.#options.queueMax) {
+    // a request that holds a reservation was promised its place; others find the line as it is
+    if (options.admitted !== true && options.reservation === undefined && this.#queue.length >= this.#options.queueMax) {
       throw this.#refuse('queue_full', this.estimateWaitMs())
     }
     return await new Promise<SlotLease>((resolve, reject) => {
@@ -128,6 +173,8 @@ export class ConcurrencyGate {
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#queue.push(waiter)
+      // in line now: the place reserved at admission is this one
+      options.reservation?.release()
       void this.#pump()
     })
   }

@@ -1,5 +1,5 @@
 // The concurrency gate over slot sources: FIFO, bounded length and wait, leaving the queue, slots freed elsewhere.
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { ConcurrencyGate } from '../../src/upstream/gate.js'
 import { MemorySlotSource } from '../../src/upstream/memory-slots.js'
@@ -128,4 +128,36 @@ test('closing refuses the queue and every later request', async (t) => {
   t.match(await queued, { reason: 'shutting_down' })
   t.match(await g.acquire().catch((error: unknown) => error), { reason: 'shutting_down' })
   await held.release()
+})
+
+test('reservations: a burst gets the free slots and the room in line, no more, before any of it queues', async (t) => {
+  const { gate: g } = gate(2, 3)
+  const places = Array.from({ length: 8 }, () => g.reserve())
+  t.equal(places.filter((place) => place !== undefined).length, 5, '2 slots + 3 in line')
+  // the admitted ones reach the gate: they hold the two slots and wait in line, and none is refused
+  const admitted = places.filter((place) => place !== undefined)
+  const leases = admitted.map(async (reservation) => await g.acquire({ reservation }))
+  await turn()
+  t.equal(g.held, 2)
+  t.equal(g.depth, 3)
+  t.equal(g.reserve(), undefined, 'still full: the line holds what was reserved')
+  const first = await leases[0]!
+  await first.release()
+  await turn()
+  t.equal(g.depth, 2, 'a waiter took the freed slot')
+  t.ok(g.reserve(), 'and one place is free again')
+  for (const lease of leases.slice(1)) void lease.then(async (held) => { await held.release() })
+})
+
+test('a reservation given back (the request ended first) frees its place; giving it back twice frees one', async (t) => {
+  const { gate: g } = gate(1, 1)
+  const a = g.reserve()
+  const b = g.reserve()
+  t.ok(a && b)
+  t.equal(g.reserve(), undefined)
+  a!.release()
+  a![Symbol.dispose]()
+  t.ok(g.reserve(), 'one place back')
+  t.equal(g.reserve(), undefined, 'only one')
+  b!.release()
 })
