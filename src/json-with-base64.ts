@@ -4,14 +4,20 @@
 // in as UTF-8. The bytes are what the socket writes anyway, and what the signer hashes.
 
 /**
- * `fields` as JSON with `name` added last, holding `base64` (or `[base64]` when `inArray`). A value with a
- * quote or a backslash, which base64 never holds, would need escaping: it goes through JSON.stringify.
+ * `fields` as JSON with `name` added last, holding `base64` (or `[base64]` when `inArray`), in three chunks
+ * (the base64 alone in the middle). A value with a quote or a backslash, which base64 never holds, would
+ * need escaping: it goes through JSON.stringify, as one chunk.
  */
-export function jsonWithBase64 (fields: Record<string, unknown>, name: string, base64: string, inArray = false): Buffer {
+export function jsonWithBase64Chunks (fields: Record<string, unknown>, name: string, base64: string, inArray = false): Buffer[] {
   if (base64.includes('"') || base64.includes('\\')) {
-    return Buffer.from(JSON.stringify({ ...fields, [name]: inArray ? [base64] : base64 }))
+    return [Buffer.from(JSON.stringify({ ...fields, [name]: inArray ? [base64] : base64 }))]
   }
   const head = JSON.stringify(fields)
   const open = `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}${JSON.stringify(name)}:${inArray ? '["' : '"'}`
-  return Buffer.concat([Buffer.from(open), Buffer.from(base64), Buffer.from(inArray ? '"]}' : '"}')])
+  return [Buffer.from(open), Buffer.from(base64), Buffer.from(inArray ? '"]}' : '"}')]
+}
+
+/** jsonWithBase64Chunks as one Buffer. */
+export function jsonWithBase64 (fields: Record<string, unknown>, name: string, base64: string, inArray = false): Buffer {
+  return Buffer.concat(jsonWithBase64Chunks(fields, name, base64, inArray))
 }

@@ -20,7 +20,7 @@ test('a value that is not base64 (a quote or a backslash) is still escaped: noth
 
 test('the upstream payload is the body\'s JSON with its image, or plain JSON without one', async (t) => {
   const body = { req_key: 'img2img_pastel_boys_style_usage', seed: 7, binary_data_base64: ['/9j/AAAA+/=='], return_url: true }
-  t.same(JSON.parse(upstreamPayload(body).toString()), body)
+  t.same(JSON.parse(Buffer.concat(upstreamPayload(body)).toString()), body)
   const byUrl = { req_key: 'img2img_pastel_boys_style_usage', image_urls: ['https://example.com/a.jpg'] }
-  t.equal(upstreamPayload(byUrl).toString(), JSON.stringify(byUrl))
+  t.equal(Buffer.concat(upstreamPayload(byUrl)).toString(), JSON.stringify(byUrl))
 })

@@ -80,6 +80,9 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
     })
     const result = await burst(gatedProxy.url, sizes.gatedClients, () => request)
     const stats = await upstreamStats(emulator.url)
+    // the floor of this harness: as many GET /healthz at once, each on a new connection, no work at all
+    const floor = await burst(gatedProxy.url, sizes.gatedClients, () => ({ method: 'GET', path: '/healthz', headers: {} }))
+    const floorMs = distribution(floor.outcomes.map((o) => o.ms))
     const counts = statusCounts(result.outcomes)
     const busy = result.outcomes.filter((o) => o.status === 503)
     const busyMs = distribution(busy.map((o) => o.ms))
@@ -94,8 +97,11 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
       okMs: distribution(result.outcomes.filter((o) => o.status === 200).map((o) => o.ms)),
       upstreamMaxInFlight: stats.maxInFlight,
       upstreamCalls: stats.calls,
-      gate: gateSeen ? 'present' : 'absent'
+      gate: gateSeen ? 'present' : 'absent',
+      healthzBurstMs: floorMs
     }
+    notes.push(`The same burst of ${sizes.gatedClients} as GET /healthz (new connections, no work): p50 / p99 ${floorMs.p50} / ${floorMs.p99} ms, ` +
+      'the floor of a burst from one load generator sharing the cores: refusals cannot come sooner than any answer does.')
     if (!gateSeen) {
       notes.push(`THE CONCURRENCY GATE IS ABSENT: with UPSTREAM_CONCURRENCY=2 all ${sizes.gatedClients} calls went upstream ` +
         `(max ${stats.maxInFlight} at once) and none was refused 503; the gate targets are not measured.`)

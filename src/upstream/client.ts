@@ -1,6 +1,7 @@
 // One CVProcess call over a keep-alive undici Pool: sign, send, and read either response shape.
+import type { Readable } from 'node:stream'
 import { Pool } from 'undici'
-import { jsonWithBase64 } from '../json-with-base64.js'
+import { jsonWithBase64Chunks } from '../json-with-base64.js'
 import { signRequest, signingHost, type Credentials } from './sign.js'
 import { UpstreamCallError, parseUpstreamResponse, retryAfterMsOf, type UpstreamResult } from './response.js'
 
@@ -17,12 +18,20 @@ export interface UpstreamClientOptions {
   connections?: number
 }
 
-/** The CVProcess body as the bytes signed and sent: the image's base64, its bulk, copied in (json-with-base64.ts). */
-export function upstreamPayload (body: Record<string, unknown>): Buffer {
+/** The CVProcess body as the chunks signed and sent: the image's base64, its bulk, copied in (json-with-base64.ts). */
+export function upstreamPayload (body: Record<string, unknown>): Buffer[] {
   const images = body.binary_data_base64
-  if (!Array.isArray(images) || images.length !== 1 || typeof images[0] !== 'string') return Buffer.from(JSON.stringify(body))
+  if (!Array.isArray(images) || images.length !== 1 || typeof images[0] !== 'string') return [Buffer.from(JSON.stringify(body))]
   const { binary_data_base64: _image, ...fields } = body
-  return jsonWithBase64(fields, 'binary_data_base64', images[0], true)
+  return jsonWithBase64Chunks(fields, 'binary_data_base64', images[0], true)
+}
+
+/**
+ * The chunks as undici writes them, each let go once taken: a call that waits seconds for its answer holds
+ * no copy of its payload (the body's base64 string, kept for a retry, is the one copy).
+ */
+function * eachOnce (chunks: Buffer[]): Generator<Buffer> {
+  for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) yield chunk
 }
 
 export class UpstreamClient {
@@ -47,6 +56,7 @@ export class UpstreamClient {
     const credentials = this.#options.credentials()
     if (!credentials) throw new UpstreamCallError({ kind: 'config', code: 'NoCredentials', bodySent: false })
     const payload = upstreamPayload(body)
+    const length = payload.reduce((total, chunk) => total + chunk.length, 0)
     const path = this.#url.pathname === '' ? '/' : this.#url.pathname
     const headers = signRequest({
       method: 'POST',
@@ -70,8 +80,9 @@ export class UpstreamClient {
       const response = await this.#pool.request({
         method: 'POST',
         path: `${path}?Action=${CV_PROCESS_QUERY.Action}&Version=${CV_PROCESS_QUERY.Version}`,
-        headers,
-        body: payload,
+        headers: { ...headers, 'content-length': String(length) },
+        // undici writes an Iterable body chunk by chunk (documented for request(); its types list streams only)
+        body: eachOnce(payload) as unknown as Readable,
         signal: combined
       })
       statusCode = response.statusCode

@@ -26,15 +26,22 @@ export interface SignInput {
   path: string
   query: Record<string, string>
   contentType: string
-  body: string | Buffer
+  /** the body, or the chunks it is sent as */
+  body: string | Buffer | readonly Buffer[]
   date: Date
   region: string
   service: string
   credentials: Credentials
 }
 
-export function sha256Hex (data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex')
+export function sha256Hex (data: string | Buffer | readonly Buffer[]): string {
+  const hash = createHash('sha256')
+  if (typeof data !== 'string' && !Buffer.isBuffer(data)) {
+    for (const chunk of data) hash.update(chunk)
+  } else {
+    hash.update(data)
+  }
+  return hash.digest('hex')
 }
 
 function hmac (key: string | Buffer, data: string): Buffer {
