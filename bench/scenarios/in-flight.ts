@@ -1,10 +1,11 @@
 // Scenario 3: many slow calls in flight. (a) N clients at once, a slow zero-work upstream, the gate wide
 // open: every one answered 200, none lost; the proxy's event-loop delay and peak RSS while they wait.
+// (a2) As many arriving evenly over the upstream's latency, so that all are in flight at the end.
 // (b) The gate at 2 with a bounded queue in front of the emulator: the overflow is refused 503 at once
 // and the upstream never sees more than 2 calls.
 import { fittingJpeg, uploadRequest, writeUpstreamReply } from '../fixtures.js'
 import { startEmulatorProcess, startProxyProcess, startUpstreamProcess, stopAll, upstreamStats, type BenchContext } from '../launch.js'
-import { burst, statusCounts } from '../load.js'
+import { burst, statusCounts, steadyRate } from '../load.js'
 import type { ChildServer } from '../processes.js'
 import type { ScenarioResult, Target } from '../report.js'
 import { distribution, MIB, round } from '../stats.js'
@@ -68,6 +69,40 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
     await stopAll(proxy, upstream)
   }
 
+  // (a2) the same calls arriving at a rate the cores sustain: spread over the upstream's latency, so that
+  // all of them are in flight together at the end, without the burst's one second of arrivals at once
+  let ramped: Record<string, unknown>
+  try {
+    upstream = await startUpstreamProcess(context, 'in-flight-ramp-upstream', reply.path, sizes.latencyMs)
+    proxy = await startProxyProcess(context, 'in-flight-ramp-proxy', upstream.url, {
+      UPSTREAM_CONCURRENCY: '5000', UPSTREAM_QUEUE_MAX: '100000', IMAGE_WORK_MAX: '100000', UPSTREAM_QUEUE_TIMEOUT_MS: '600000'
+    })
+    await proxy.reset()
+    const perSecond = sizes.clients / (sizes.latencyMs / 1000)
+    const result = await steadyRate(proxy.url, perSecond, sizes.latencyMs, () => request, sizes.clients + 16)
+    const probe = await proxy.sample()
+    const stats = await upstreamStats(upstream.url, '/_stats')
+    const counts = statusCounts(result.outcomes)
+    const ok = counts['200'] ?? 0
+    ramped = {
+      clients: result.outcomes.length,
+      perSecond: round(perSecond, 1),
+      statuses: counts,
+      lagMs: probe.lagMs,
+      peakRssMiB: round(probe.peakRssBytes / MIB, 1),
+      upstreamMaxInFlight: stats.maxInFlight
+    }
+    targets.push(
+      { name: `${result.outcomes.length} arriving at ${round(perSecond, 0)}/s over ${sizes.latencyMs} ms: all answered 200`, goal: `${result.outcomes.length} x 200`, measured: Object.entries(counts).map(([k, v]) => `${v} x ${k}`).join(', '), met: ok === result.outcomes.length },
+      { name: 'the same: calls in flight at once, max', goal: `>= ${Math.round(sizes.clients * 0.9)}`, measured: String(stats.maxInFlight), met: stats.maxInFlight >= sizes.clients * 0.9 },
+      { name: 'the same: proxy event-loop delay p99', goal: '< 50 ms', measured: `${probe.lagMs.p99} ms (max ${probe.lagMs.max} ms)`, met: probe.lagMs.p99 < 50 },
+      { name: 'the same: proxy peak RSS', goal: '< 1024 MiB', measured: `${ramped.peakRssMiB as number} MiB`, met: probe.peakRssBytes < 1024 * MIB }
+    )
+    context.note(`in-flight ramped: ${JSON.stringify(counts)} at ${round(perSecond, 0)}/s, upstream max ${stats.maxInFlight}, lag p99 ${probe.lagMs.p99} ms, peak RSS ${ramped.peakRssMiB as number} MiB`)
+  } finally {
+    await stopAll(proxy, upstream)
+  }
+
   // (b) gate at 2, bounded queue
   let emulator: ChildServer | undefined
   let gatedProxy: ChildServer | undefined
@@ -118,12 +153,14 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
   const openLatency = open.latencyMs as { p50: number, p99: number, max: number }
   return {
     title: '3. Many slow calls in flight',
-    data: { open, gated },
+    data: { open, ramped, gated },
     tables: [
       {
         headers: ['gate wide open', 'clients', 'upstream latency', 'answers', 'client p50 / p99 / max ms', 'loop delay p99 / max ms', 'peak RSS MiB', 'upstream max in flight'],
         rows: [['UPSTREAM_CONCURRENCY=5000', sizes.clients, `${sizes.latencyMs} ms`, JSON.stringify(open.statuses), `${openLatency.p50} / ${openLatency.p99} / ${openLatency.max}`,
-          `${(open.lagMs as { p99: number }).p99} / ${(open.lagMs as { max: number }).max}`, open.peakRssMiB as number, open.upstreamMaxInFlight as number]]
+          `${(open.lagMs as { p99: number }).p99} / ${(open.lagMs as { max: number }).max}`, open.peakRssMiB as number, open.upstreamMaxInFlight as number],
+        [`the same, arriving at ${ramped.perSecond as number}/s`, ramped.clients as number, `${sizes.latencyMs} ms`, JSON.stringify(ramped.statuses), '',
+          `${(ramped.lagMs as { p99: number }).p99} / ${(ramped.lagMs as { max: number }).max}`, ramped.peakRssMiB as number, ramped.upstreamMaxInFlight as number]]
       },
       {
         headers: ['gate at 2', 'clients', 'queue max', 'answers', '503 p50 / p99 ms', 'upstream max in flight', 'gate'],
