@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'tap'
 import { jsonWithBase64 } from '../src/json-with-base64.js'
 import { upstreamPayload } from '../src/upstream/client.js'
+import { photo, startProxy, startRecordingUpstream } from './fixtures/harness.js'
+import { stylize } from './upstream/fixtures/client.js'
 
 test('the base64 is written in as the last field, and the whole parses as the same object', async (t) => {
   const base64 = randomBytes(30_000).toString('base64')
@@ -23,4 +25,17 @@ test('the upstream payload is the body\'s JSON with its image, or plain JSON wit
   t.same(JSON.parse(Buffer.concat(upstreamPayload(body)).toString()), body)
   const byUrl = { req_key: 'img2img_pastel_boys_style_usage', image_urls: ['https://example.com/a.jpg'] }
   t.equal(Buffer.concat(upstreamPayload(byUrl)).toString(), JSON.stringify(byUrl))
+})
+
+test('an upstream image whose base64 is wrapped in lines is answered as valid JSON, the string as the upstream sent it', async (t) => {
+  const wrapped = (await photo(800, 600)).toString('base64').replace(/.{76}/g, '$&\r\n')
+  const upstream = await startRecordingUpstream(t, async () => ({
+    status: 200,
+    body: { code: 10000, message: 'Success', request_id: 'wrapped-lines', data: { binary_data_base64: [wrapped] } }
+  }))
+  const proxy = await startProxy(t, { upstreamUrl: upstream.url })
+  const answer = await stylize(proxy.url)
+  t.equal(answer.status, 200)
+  t.equal(answer.json.image_base64, wrapped)
+  t.equal(answer.json.upstream_request_id, 'wrapped-lines')
 })

@@ -5,11 +5,14 @@ import { readJpegStructure, type JpegStructure } from './jpeg-structure.js'
 // DQT, DHT, DRI, baseline/extended/progressive SOF; APP0 is allowed only as a bare JFIF header (no thumbnail).
 const PLAIN_JPEG_SEGMENTS = new Set([0xdb, 0xc4, 0xdd, 0xc0, 0xc1, 0xc2, 0xda, 0xe0])
 const JFIF_WITHOUT_THUMBNAIL_LENGTH = 16
+const APP0 = 0xe0
 
 /** The structure of a bare JPEG that is whole as far as its structure shows (jpeg-structure.ts); else undefined. */
 export function bareJpegStructure (bytes: Buffer): JpegStructure | undefined {
   const structure = readJpegStructure(bytes)
   if (structure === undefined || !structure.markers.every((marker) => PLAIN_JPEG_SEGMENTS.has(marker))) return undefined
+  // one APP0 at most: a thumbnail could hide in a first one, before a plain JFIF header
+  if (structure.markers.filter((marker) => marker === APP0).length > 1) return undefined
   const plainHeader = structure.app0 === undefined ||
     (structure.app0.length === JFIF_WITHOUT_THUMBNAIL_LENGTH && structure.app0.identifier === 'JFIF\0')
   return plainHeader ? structure : undefined

@@ -22,6 +22,8 @@ interface Frame {
   height: number
   /** component id -> quantisation table id */
   components: Map<number, number>
+  /** component id -> horizontal x vertical blocks per MCU */
+  blocks: Map<number, number>
 }
 
 const SOI = 0xd8
@@ -104,6 +106,8 @@ function readFrame (segment: Buffer, progressive: boolean): Frame | undefined {
   if (![8, 12, 16].includes(precision) || width === 0 || height === 0) return undefined
   if (count < 1 || count > 4 || segment.length !== 6 + 3 * count) return undefined
   const components = new Map<number, number>()
+  const blocks = new Map<number, number>()
+  const factors: Array<[number, number]> = []
   for (let c = 0; c < count; c++) {
     const at = 6 + 3 * c
     const id = segment[at] as number
@@ -113,8 +117,14 @@ function readFrame (segment: Buffer, progressive: boolean): Frame | undefined {
     const v = sampling & 0x0f
     if (components.has(id) || h < 1 || h > 4 || v < 1 || v > 4 || table > 3) return undefined
     components.set(id, table)
+    blocks.set(id, h * v)
+    factors.push([h, v])
   }
-  return { progressive, precision, width, height, components }
+  // libjpeg decodes only sampling factors that divide the largest ones ("fractional sampling" otherwise)
+  const maxH = Math.max(...factors.map(([h]) => h))
+  const maxV = Math.max(...factors.map(([, v]) => v))
+  if (!factors.every(([h, v]) => maxH % h === 0 && maxV % v === 0)) return undefined
+  return { progressive, precision, width, height, components, blocks }
 }
 
 /** DHT: each table's 16 code counts must describe a canonical code (what libjpeg checks before decoding). */
@@ -165,6 +175,7 @@ function readScan (segment: Buffer, frame: Frame, tables: { dc: Set<number>, ac:
   const spectralStart = segment[1 + 2 * count] as number
   const spectralEnd = segment[2 + 2 * count] as number
   const approximationHigh = (segment[3 + 2 * count] as number) >> 4
+  const approximationLow = (segment[3 + 2 * count] as number) & 0x0f
   const ids: number[] = []
   for (let c = 0; c < count; c++) {
     const id = segment[1 + 2 * c] as number
@@ -179,7 +190,14 @@ function readScan (segment: Buffer, frame: Frame, tables: { dc: Set<number>, ac:
     }
     ids.push(id)
   }
-  if (frame.progressive && spectralStart > 0 && (count !== 1 || spectralEnd < spectralStart || spectralEnd > 63)) return undefined
+  // an interleaved scan codes at most 10 blocks per MCU (libjpeg's limit)
+  if (count > 1 && ids.reduce((total, id) => total + (frame.blocks.get(id) ?? 0), 0) > 10) return undefined
+  if (frame.progressive) {
+    // the parameters libjpeg's progressive decoder accepts: a DC band alone, an AC band of one component,
+    // each refinement one bit below the last
+    if (spectralStart === 0 ? spectralEnd !== 0 : count !== 1 || spectralEnd < spectralStart || spectralEnd > 63) return undefined
+    if ((approximationHigh !== 0 && approximationLow !== approximationHigh - 1) || approximationLow > 13) return undefined
+  }
   return ids
 }
 

@@ -31,6 +31,9 @@ export interface StylizeRouteOptions {
   idempotency: Idempotency
 }
 
+/** base64 (standard or URL-safe alphabet) and nothing else: safe inside a JSON string as it is */
+const PLAIN_BASE64 = /^[A-Za-z0-9+/=_-]*$/
+
 /** A replayed link must still work for a while after it is handed out. */
 const LINK_MARGIN_MS = 10 * 60_000
 
@@ -66,6 +69,9 @@ function sendResult (request: FastifyRequest, reply: FastifyReply, result: Store
   const mimeType = result.mimeType as string
   request.completion.bytesOut = Buffer.byteLength(imageBase64, 'base64')
   if (wantsImageBytes(request.headers.accept)) return reply.type(mimeType).send(Buffer.from(imageBase64, 'base64'))
+  // the upstream's string is copied in as it is only when it is plain base64: a line break or any other
+  // character JSON escapes goes through JSON.stringify (0.1 ms for this check on a 123 KB image)
+  if (!PLAIN_BASE64.test(imageBase64)) return { ...common, mime_type: mimeType, image_base64: imageBase64 }
   return reply.type('application/json; charset=utf-8').send(jsonWithBase64({ ...common, mime_type: mimeType }, 'image_base64', imageBase64))
 }
 

@@ -151,7 +151,7 @@ export class FleetQueue implements JobQueue {
       return new UpstreamUnavailable('queue_full', this.#serviceTime.estimateWaitMs(this.#depth + this.#reserved, this.#options.concurrency))
     }
     this.#reserved++
-    return placeHeld(() => { this.#reserved-- })
+    return placeHeld(this, () => { this.#reserved-- })
   }
 
   /** POST /stylize: the call, through the fleet's queue while Redis answers, else this replica's gate. */

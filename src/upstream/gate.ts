@@ -19,19 +19,23 @@ export interface GateOptions {
 
 /** A place in line held for an admitted request until its call reaches the gate (or the request ends). */
 export interface Reservation extends Disposable {
+  /** what counts it: a gate honours only its own (a fleet queue's, after Redis was lost, is not one) */
+  readonly owner: object
+  /** still counted: not yet taken by its call nor given back */
+  readonly held: boolean
   /** gives the place back (safe to call more than once) */
   release: () => void
 }
 
-/** A reservation that runs `giveBack` once, on release or disposal, whichever comes first. */
-export function placeHeld (giveBack: () => void): Reservation {
+/** A reservation of `owner`'s that runs `giveBack` once, on release or disposal, whichever comes first. */
+export function placeHeld (owner: object, giveBack: () => void): Reservation {
   let held = true
   const release = (): void => {
     if (!held) return
     held = false
     giveBack()
   }
-  return { release, [Symbol.dispose]: release }
+  return { owner, get held () { return held }, release, [Symbol.dispose]: release }
 }
 
 export interface AcquireOptions {
@@ -94,7 +98,7 @@ export class ConcurrencyGate {
     const free = Math.max(0, this.#options.concurrency - this.#held)
     if (this.#reserved + this.#queue.length >= this.#options.queueMax + free) return undefined
     this.#reserved++
-    return placeHeld(() => { this.#reserved-- })
+    return placeHeld(this, () => { this.#reserved-- })
   }
 
   /** a recent call's duration (moving average), for Retry-After estimates */
@@ -141,8 +145,11 @@ export class ConcurrencyGate {
       }
       this.#throwIfStopped(signal)
     }
-    // a request that holds a reservation was promised its place; others find the line as it is
-    if (options.admitted !== true && options.reservation === undefined && this.#queue.length >= this.#options.queueMax) {
+    // a request holding this gate's reservation was promised its place (so the line may pass queueMax by
+    // the slots that calls without one, jobs or Idempotency-Key requests, took meanwhile); others find
+    // the line as it is
+    const promised = options.reservation?.owner === this && options.reservation.held
+    if (options.admitted !== true && !promised && this.#queue.length >= this.#options.queueMax) {
       throw this.#refuse('queue_full', this.estimateWaitMs())
     }
     return await new Promise<SlotLease>((resolve, reject) => {

@@ -48,3 +48,11 @@ test('a PNG written without metadata is bare; text chunks, profiles and trailers
   t.notOk(isBarePng(Buffer.concat([png, Buffer.from('trailer')])), 'trailer')
   t.notOk(isBarePng(png.subarray(0, png.length - 12)), 'no IEND')
 })
+
+test('a second APP0 (a thumbnail before a plain JFIF header) makes a JPEG not bare', async (t) => {
+  const jpeg = await solid(64, 48).jpeg().toBuffer()
+  const jfif = Buffer.from([...Buffer.from('JFIF\0', 'latin1'), 1, 1, 0, 0, 1, 0, 1, 0, 0])
+  const jfxx = Buffer.concat([Buffer.from('JFXX\0', 'latin1'), Buffer.from([0x13]), Buffer.alloc(40, 0x80)])
+  t.ok(isBareJpeg(withApp0(jpeg, jfif)), 'one plain JFIF header is')
+  t.notOk(isBareJpeg(withApp0(withApp0(jpeg, jfif), jfxx)))
+})

@@ -101,3 +101,20 @@ test('a bare JPEG that is not whole is never passed through: the decode refuses 
   const whole = await prepareImage(jpeg, options)
   t.equal(whole.passedThrough, true, 'the same file, whole, goes upstream untouched')
 })
+
+test('sampling and scan parameters libjpeg refuses are not whole: too many blocks, fractional sampling, a bad progressive band', async (t) => {
+  const jpeg = await fittingJpeg() // 4:2:0: Y 2x2, Cb and Cr 1x1
+  const sof = segmentAt(jpeg, 0xc0)
+  t.equal(jpeg[sof + 11], 0x22, 'luma 2x2')
+  const twelveBlocks = withByte(withByte(jpeg, sof + 14, 0x22), sof + 17, 0x22)
+  t.equal(readJpegStructure(twelveBlocks), undefined, '12 blocks per MCU in the interleaved scan')
+  const fractional = withByte(withByte(withByte(jpeg, sof + 11, 0x31), sof + 14, 0x21), sof + 17, 0x21)
+  t.equal(readJpegStructure(fractional), undefined, 'luma 3x1 against chroma 2x1')
+  const progressive = await fittingJpeg(true)
+  const dcScan = segmentAt(progressive, 0xda)
+  t.equal(progressive[dcScan + 4], 3, 'the first scan: DC of the three components')
+  t.equal(readJpegStructure(withByte(progressive, dcScan + 12, 5)), undefined, 'a DC scan reaching into the AC band')
+  for (const bytes of [twelveBlocks, fractional]) {
+    await t.rejects(prepareImage(bytes, options), { statusCode: 422, code: 'INVALID_IMAGE' }, 'and the decode refuses it')
+  }
+})

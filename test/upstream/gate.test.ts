@@ -1,7 +1,7 @@
 // The concurrency gate over slot sources: FIFO, bounded length and wait, leaving the queue, slots freed elsewhere.
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
-import { ConcurrencyGate } from '../../src/upstream/gate.js'
+import { ConcurrencyGate, placeHeld } from '../../src/upstream/gate.js'
 import { MemorySlotSource } from '../../src/upstream/memory-slots.js'
 import { UpstreamUnavailable } from '../../src/upstream/unavailable.js'
 
@@ -160,4 +160,17 @@ test('a reservation given back (the request ended first) frees its place; giving
   t.ok(g.reserve(), 'one place back')
   t.equal(g.reserve(), undefined, 'only one')
   b!.release()
+})
+
+test('only the gate\'s own held reservation is promised a place: another\'s (a fleet queue\'s, after Redis was lost) finds the line as it is', async (t) => {
+  const { gate: g } = gate(1, 1)
+  const slot = await g.acquire()
+  const waiting = g.acquire()
+  await turn()
+  t.equal(g.depth, 1, 'the line is full')
+  const foreign = placeHeld({}, () => {})
+  await t.rejects(g.acquire({ reservation: foreign }), UpstreamUnavailable, 'not this gate\'s: refused')
+  t.equal(foreign.held, false, 'and given back')
+  await slot.release()
+  await (await waiting).release()
 })
