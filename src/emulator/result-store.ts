@@ -2,11 +2,7 @@
 // Volcengine's object-store links, each link expires (`X-Tos-Date` + `X-Tos-Expires` seconds, in the URL):
 // past it the link answers 403, whatever its query says.
 import { randomBytes } from 'node:crypto'
-
-/** `YYYYMMDDTHHMMSSZ` */
-function tosDate (at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
-}
+import { formatXDate } from '../upstream/sign.js'
 
 export class ResultStore {
   readonly #images = new Map<string, { image: Buffer, expiresAt: number }>()
@@ -26,7 +22,7 @@ export class ResultStore {
       if (this.#images.size <= this.#maxEntries) break
       this.#images.delete(oldest)
     }
-    return { id, query: `X-Tos-Date=${tosDate(now)}&X-Tos-Expires=${Math.floor(this.#ttlMs / 1000)}` }
+    return { id, query: `X-Tos-Date=${formatXDate(now)}&X-Tos-Expires=${Math.floor(this.#ttlMs / 1000)}` }
   }
 
   /** The image, 'expired' once its link is past its time, or undefined when there is none. */

@@ -2,7 +2,7 @@
 // Pure: the clock comes in as `now`.
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { SIGNING_ALGORITHM, computeSignature, sha256Hex } from '../upstream/sign.js'
+import { SIGNING_ALGORITHM, computeSignature, parseXDate, sha256Hex } from '../upstream/sign.js'
 import type { GatewayFailure } from './gateway-errors.js'
 
 /** How far X-Date may be from the emulator's clock, either way. */
@@ -61,15 +61,6 @@ function parseAuthorization (value: string): ParsedAuthorization | GatewayFailur
     signedHeaders: signedHeaders.split(';').map((name) => name.trim().toLowerCase()).filter((name) => name !== ''),
     signature: signature.toLowerCase()
   }
-}
-
-/** "YYYYMMDDTHHMMSSZ" -> epoch ms, or undefined when malformed. */
-function parseXDate (xDate: string): number | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(xDate)
-  if (match === null) return undefined
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number]
-  const time = Date.UTC(y, mo - 1, d, h, mi, s)
-  return Number.isNaN(time) ? undefined : time
 }
 
 function rawQuery (url: string): Record<string, string> {

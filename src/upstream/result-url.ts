@@ -1,14 +1,9 @@
 // How long an upstream result link (`return_url: true`) stays valid: Volcengine's object-store links carry
 // their signing time and lifetime in the query (`X-Tos-Date`, `X-Tos-Expires`; S3-style `X-Amz-*` too).
 // A link that says nothing is taken to live 24 hours, as on Volcengine's sibling APIs.
-const ASSUMED_LIFETIME_MS = 86_400_000
+import { parseXDate } from './sign.js'
 
-function parseStamp (text: string | null): number | undefined {
-  const match = text === null ? null : /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-  if (match === null) return undefined
-  const [, y, mo, d, h, mi, s] = match
-  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
-}
+const ASSUMED_LIFETIME_MS = 86_400_000
 
 /** The instant (epoch ms) the link stops working. */
 export function linkExpiresAt (url: string, now = Date.now()): number {
@@ -19,7 +14,7 @@ export function linkExpiresAt (url: string, now = Date.now()): number {
     return now + ASSUMED_LIFETIME_MS
   }
   for (const prefix of ['X-Tos', 'X-Amz']) {
-    const signedAt = parseStamp(query.get(`${prefix}-Date`))
+    const signedAt = parseXDate(query.get(`${prefix}-Date`) ?? '')
     const seconds = Number(query.get(`${prefix}-Expires`) ?? Number.NaN)
     if (signedAt !== undefined && Number.isFinite(seconds) && seconds >= 0) return signedAt + seconds * 1000
   }

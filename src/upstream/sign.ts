@@ -65,6 +65,15 @@ export function formatXDate (date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
 }
 
+/** "YYYYMMDDTHHMMSSZ" -> epoch ms, or undefined when malformed (X-Date, and the X-Tos-Date of result links). */
+export function parseXDate (xDate: string): number | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(xDate)
+  if (match === null) return undefined
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number]
+  const time = Date.UTC(y, mo - 1, d, h, mi, s)
+  return Number.isNaN(time) ? undefined : time
+}
+
 export function canonicalRequest (parts: CanonicalParts): string {
   const names = parts.signedHeaders.map((name) => name.toLowerCase()).sort()
   const canonicalHeaders = names.map((name) => `${name}:${(parts.headers[name] ?? '').trim()}\n`).join('')
