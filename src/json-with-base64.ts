@@ -3,10 +3,22 @@
 // this Node 20, 3.4 ms of the event loop for an object holding 1.2 MB of base64, against 0.4 ms to copy it
 // in as UTF-8. The bytes are what the socket writes anyway, and what the signer hashes.
 
+const PLAIN_BASE64 = /^[A-Za-z0-9+/=_-]*$/
+
+/**
+ * Whether a string from outside (the upstream's image) is base64 and nothing else, so that it may be copied
+ * in as it is: a line break or a control character would make the JSON invalid. Scanning costs nearly what
+ * JSON.stringify does (0.35 ms for 200 KB here), so base64 this process made itself is not scanned.
+ */
+export function isPlainBase64 (text: string): boolean {
+  return PLAIN_BASE64.test(text)
+}
+
 /**
  * `fields` as JSON with `name` added last, holding `base64` (or `[base64]` when `inArray`), in three chunks
- * (the base64 alone in the middle). A value with a quote or a backslash, which base64 never holds, would
- * need escaping: it goes through JSON.stringify, as one chunk.
+ * (the base64 alone in the middle). `base64` is this process's own, or passed isPlainBase64. A quote or a
+ * backslash, which could break out of the string, is checked here anyway (a cheap search): such a value
+ * goes through JSON.stringify, as one chunk.
  */
 export function jsonWithBase64Chunks (fields: Record<string, unknown>, name: string, base64: string, inArray = false): Buffer[] {
   if (base64.includes('"') || base64.includes('\\')) {

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config-types.js'
 import { ContentRejectedError, InternalError } from '../errors.js'
-import { jsonWithBase64 } from '../json-with-base64.js'
+import { isPlainBase64, jsonWithBase64 } from '../json-with-base64.js'
 import type { ClientKey } from '../keys/store.js'
 import { mimeTypeOfBase64 } from '../image/sniff.js'
 import type { StoredResult } from '../limits/idempotency-entry.js'
@@ -30,9 +30,6 @@ export interface StylizeRouteOptions {
   quota: DailyQuota
   idempotency: Idempotency
 }
-
-/** base64 (standard or URL-safe alphabet) and nothing else: safe inside a JSON string as it is */
-const PLAIN_BASE64 = /^[A-Za-z0-9+/=_-]*$/
 
 /** A replayed link must still work for a while after it is handed out. */
 const LINK_MARGIN_MS = 10 * 60_000
@@ -69,9 +66,8 @@ function sendResult (request: FastifyRequest, reply: FastifyReply, result: Store
   const mimeType = result.mimeType as string
   request.completion.bytesOut = Buffer.byteLength(imageBase64, 'base64')
   if (wantsImageBytes(request.headers.accept)) return reply.type(mimeType).send(Buffer.from(imageBase64, 'base64'))
-  // the upstream's string is copied in as it is only when it is plain base64: a line break or any other
-  // character JSON escapes goes through JSON.stringify (0.1 ms for this check on a 123 KB image)
-  if (!PLAIN_BASE64.test(imageBase64)) return { ...common, mime_type: mimeType, image_base64: imageBase64 }
+  // the upstream's string is copied in as it is only when it is plain base64; else JSON.stringify escapes it
+  if (!isPlainBase64(imageBase64)) return { ...common, mime_type: mimeType, image_base64: imageBase64 }
   return reply.type('application/json; charset=utf-8').send(jsonWithBase64({ ...common, mime_type: mimeType }, 'image_base64', imageBase64))
 }
 
