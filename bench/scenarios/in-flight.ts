@@ -11,6 +11,16 @@ import type { ScenarioResult, Target } from '../report.js'
 import { distribution, MIB, round } from '../stats.js'
 import type { Sizes } from '../sizes.js'
 
+/** Parts (a) and (a2): the gate wide open. */
+const WIDE_OPEN = {
+  UPSTREAM_CONCURRENCY: '5000',
+  UPSTREAM_QUEUE_MAX: '100000',
+  // these parts measure holding many slow calls, not admission: all of them may prepare at once
+  IMAGE_WORK_MAX: '100000',
+  // the whole wait must fit: every call could queue behind the pool for a while
+  UPSTREAM_QUEUE_TIMEOUT_MS: '600000'
+}
+
 export async function inFlightScenario (context: BenchContext, sizes: Sizes['inFlight']): Promise<ScenarioResult> {
   const image = await fittingJpeg()
   const request = uploadRequest(image)
@@ -24,14 +34,7 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
   let open: Record<string, unknown>
   try {
     upstream = await startUpstreamProcess(context, 'in-flight-upstream', reply.path, sizes.latencyMs)
-    proxy = await startProxyProcess(context, 'in-flight-proxy', upstream.url, {
-      UPSTREAM_CONCURRENCY: '5000',
-      UPSTREAM_QUEUE_MAX: '100000',
-      // this part measures holding many slow calls, not admission: all of them may prepare at once
-      IMAGE_WORK_MAX: '100000',
-      // the whole wait must fit: every call could queue behind the pool for a while
-      UPSTREAM_QUEUE_TIMEOUT_MS: '600000'
-    })
+    proxy = await startProxyProcess(context, 'in-flight-proxy', upstream.url, WIDE_OPEN)
     await proxy.reset()
     const idle = await proxy.sample({ gc: true })
     const result = await burst(proxy.url, sizes.clients, () => request)
@@ -74,9 +77,7 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
   let ramped: Record<string, unknown>
   try {
     upstream = await startUpstreamProcess(context, 'in-flight-ramp-upstream', reply.path, sizes.latencyMs)
-    proxy = await startProxyProcess(context, 'in-flight-ramp-proxy', upstream.url, {
-      UPSTREAM_CONCURRENCY: '5000', UPSTREAM_QUEUE_MAX: '100000', IMAGE_WORK_MAX: '100000', UPSTREAM_QUEUE_TIMEOUT_MS: '600000'
-    })
+    proxy = await startProxyProcess(context, 'in-flight-ramp-proxy', upstream.url, WIDE_OPEN)
     await proxy.reset()
     const perSecond = sizes.clients / (sizes.latencyMs / 1000)
     const result = await steadyRate(proxy.url, perSecond, sizes.latencyMs, () => request, sizes.clients + 16)
