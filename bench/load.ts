@@ -1,5 +1,7 @@
 // Load generators over undici: one request after another (latency), a closed loop of N connections
-// (throughput), a burst of N at once (in-flight capacity) and an open loop at a steady rate (soak).
+// (throughput), a burst of N at once (in-flight capacity) and an open loop at a steady rate (soak). undici
+// refuses `Expect: 100-continue` on HTTP/1.1, so requests that send it go over node:http.
+import { request as httpRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
@@ -11,6 +13,8 @@ export interface BenchRequest {
   path: string
   headers: Record<string, string>
   body?: Buffer | string
+  /** sends `Expect: 100-continue` and the body only after the server's go-ahead */
+  expectContinue?: boolean
 }
 
 export interface Outcome {
@@ -32,26 +36,64 @@ function pool (origin: string, connections: number): Pool {
   return new Pool(origin, { connections, pipelining: 1, headersTimeout: 600_000, bodyTimeout: 600_000, connect: { timeout: 60_000 } })
 }
 
-async function send (client: Pool, spec: BenchRequest): Promise<Outcome> {
+/** Reads an answer's body: its size, and the contract's error code when it is not a 200. */
+async function readAnswer (status: number, body: AsyncIterable<unknown>): Promise<{ code: string | undefined, bytes: number }> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length
+    if (status !== 200 && bytes < 65_536) chunks.push(chunk as Buffer)
+  }
+  if (status === 200) return { code: undefined, bytes }
+  try {
+    return { code: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string }).code, bytes }
+  } catch {
+    return { code: undefined, bytes }
+  }
+}
+
+/** 0: no HTTP answer at all (reset, refused): a lost request */
+function lost (kind: string, started: number, error: unknown): Outcome {
+  return { kind, status: 0, code: (error as { code?: string }).code ?? 'NO_ANSWER', ms: performance.now() - started, bytes: 0 }
+}
+
+async function send (client: Pool, spec: BenchRequest, origin: string): Promise<Outcome> {
+  if (spec.expectContinue === true) return await sendExpectingContinue(origin, spec)
   const started = performance.now()
   const kind = spec.kind ?? 'request'
   try {
     const response = await client.request({ method: spec.method, path: spec.path, headers: spec.headers, body: spec.body })
-    const chunks: Buffer[] = []
-    let bytes = 0
-    for await (const chunk of response.body) {
-      bytes += (chunk as Buffer).length
-      if (response.statusCode !== 200 && bytes < 65_536) chunks.push(chunk as Buffer)
-    }
-    let code: string | undefined
-    if (response.statusCode !== 200) {
-      try { code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string }).code } catch { code = undefined }
-    }
-    return { kind, status: response.statusCode, code, ms: performance.now() - started, bytes }
+    const answer = await readAnswer(response.statusCode, response.body)
+    return { kind, status: response.statusCode, ...answer, ms: performance.now() - started }
   } catch (error) {
-    // 0: no HTTP answer at all (reset, refused): a lost request
-    return { kind, status: 0, code: (error as { code?: string }).code ?? 'NO_ANSWER', ms: performance.now() - started, bytes: 0 }
+    return lost(kind, started, error)
   }
+}
+
+/** One request on a connection of its own that waits for `100 Continue` before sending its body. */
+async function sendExpectingContinue (origin: string, spec: BenchRequest): Promise<Outcome> {
+  const started = performance.now()
+  const { hostname, port } = new URL(origin)
+  const kind = spec.kind ?? 'request'
+  const body = Buffer.from(spec.body ?? '')
+  return await new Promise<Outcome>((resolve) => {
+    const request = httpRequest({
+      host: hostname,
+      port,
+      method: spec.method,
+      path: spec.path,
+      agent: false,
+      headers: { ...spec.headers, 'content-length': String(body.length), expect: '100-continue' }
+    })
+    request.on('continue', () => { request.end(body) })
+    request.on('response', (response) => {
+      readAnswer(response.statusCode ?? 0, response).then((answer) => {
+        resolve({ kind, status: response.statusCode ?? 0, ...answer, ms: performance.now() - started })
+      }, (error: unknown) => { resolve(lost(kind, started, error)) }).finally(() => { request.destroy() })
+    })
+    request.on('error', (error) => { resolve(lost(kind, started, error)) })
+    request.flushHeaders()
+  })
 }
 
 /** One request after another, for `count` requests: the latency of a single call, no queueing. */
@@ -60,7 +102,7 @@ export async function sequential (origin: string, count: number, next: () => Ben
   const outcomes: Outcome[] = []
   const started = performance.now()
   try {
-    for (let i = 0; i < count; i++) outcomes.push(await send(client, next()))
+    for (let i = 0; i < count; i++) outcomes.push(await send(client, next(), origin))
   } finally {
     await client.close()
   }
@@ -75,7 +117,7 @@ export async function closedLoop (origin: string, connections: number, durationM
   const until = started + durationMs
   try {
     await Promise.all(Array.from({ length: connections }, async () => {
-      while (performance.now() < until) outcomes.push(await send(client, next()))
+      while (performance.now() < until) outcomes.push(await send(client, next(), origin))
     }))
   } finally {
     await client.close()
@@ -88,7 +130,7 @@ export async function burst (origin: string, count: number, next: (index: number
   const client = pool(origin, count)
   const started = performance.now()
   try {
-    const outcomes = await Promise.all(Array.from({ length: count }, async (_, index) => await send(client, next(index))))
+    const outcomes = await Promise.all(Array.from({ length: count }, async (_, index) => await send(client, next(index), origin)))
     return { outcomes, wallMs: performance.now() - started }
   } finally {
     await client.close()
@@ -108,7 +150,7 @@ export async function steadyRate (origin: string, perSecond: number, durationMs:
       if (due - started >= durationMs) break
       const wait = due - performance.now()
       if (wait > 0) await sleep(wait)
-      pending.push(send(client, next(index)).then((outcome) => { outcomes.push(outcome) }))
+      pending.push(send(client, next(index), origin).then((outcome) => { outcomes.push(outcome) }))
     }
     await Promise.all(pending)
   } finally {

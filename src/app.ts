@@ -16,6 +16,7 @@ import { loggerOptions } from './logger.js'
 import { clientErrorHandler } from './ops/client-errors.js'
 import { ImageAdmission, registerImageAdmission } from './ops/image-admission.js'
 import { registerCors } from './ops/cors.js'
+import { registerExpectContinue } from './ops/expect-continue.js'
 import { healthRoutes } from './ops/health.js'
 import { createQueues } from './jobs/queues.js'
 import { jobRoutes } from './jobs/routes.js'
@@ -73,6 +74,8 @@ export async function buildApp (config: Config, deps: AppDependencies): Promise<
 
   registerRequestContext(app)
   registerErrorHandling(app)
+  // before any route: each route's last preParsing hook gives an `Expect: 100-continue` client its go-ahead
+  registerExpectContinue(app)
   // shared limits, quotas, idempotency and upstream slots when REDIS_URL is set (each falls back to memory)
   const redis = await registerRedis(app, config)
   // headers first, so that every answer (errors, 429s, early 503s included) carries them

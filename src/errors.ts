@@ -2,7 +2,7 @@
 import createError, { type FastifyErrorConstructor } from '@fastify/error'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import { discardUnreadBody } from './ops/unread-body.js'
+import { dropUnreadBody } from './ops/unread-body.js'
 
 function define (code: string, statusCode: number): FastifyErrorConstructor<{ code: string, statusCode: number }, [string]> {
   return createError(code, '%s', statusCode)
@@ -92,7 +92,7 @@ export function errorBody (error: FastifyError, requestId: string): ErrorBody {
 export function registerErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler(async (raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     // Refused before its body was all read (auth, rate limit, busy, limits): see ops/unread-body.ts.
-    if (!await discardUnreadBody(request.raw)) void reply.header('connection', 'close')
+    dropUnreadBody(request.raw, request.server.server)
     const error = toContractError(raw, request.routeOptions?.bodyLimit)
     const statusCode = error.statusCode ?? 500
     // request.completion is null only when a hook failed before the request context was set

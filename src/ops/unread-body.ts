@@ -1,28 +1,54 @@
-// A request answered before its body was read (401, 429, 503, a limit): the rest of the body is read and
-// dropped before the answer goes out. Closing a socket that still holds unread bytes makes the kernel
-// send a reset, which can destroy the answer on its way to the client; a client that stops sending
-// would hold the socket open. So: wait a little for the body, then close the connection if it never ended.
-import type { IncomingMessage } from 'node:http'
+// A request answered before its body was read (401, 429, 503, a limit). The answer goes out at once: a
+// refusal that waited for a photo's upload would be as slow as the upload, and a client that reads while
+// it sends (browsers, undici, curl) stops sending when it sees it. The rest of the body is then read and
+// dropped, so that a client that sends everything before it reads still gets the answer (closing a socket
+// that holds unread bytes makes the kernel send a reset, which destroys what the client has not read yet);
+// one that has not ended its body a while later is cut off. A client that asked `Expect: 100-continue`
+// and was refused before its go-ahead never sends the body: the connection closes after the answer.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 
 export const UNREAD_BODY_LINGER_MS = 2000
 
-/** Resolves true when the body was all read (the connection may be kept), false when it gave up. */
-export async function discardUnreadBody (request: IncomingMessage, lingerMs = UNREAD_BODY_LINGER_MS): Promise<boolean> {
-  if (request.complete || request.readableEnded || request.destroyed) return true
-  return await new Promise<boolean>((resolve) => {
-    const done = (ended: boolean): void => {
-      clearTimeout(timer)
-      request.off('end', onEnd)
-      request.off('close', onClose)
-      request.off('error', onClose)
-      resolve(ended)
-    }
-    const onEnd = (): void => { done(true) }
-    const onClose = (): void => { done(request.complete) }
-    const timer = setTimeout(() => { done(false) }, lingerMs)
-    request.on('end', onEnd)
-    request.on('close', onClose)
-    request.on('error', onClose)
-    request.resume()
-  })
+const toldToContinue = new WeakSet<IncomingMessage>()
+
+function expectsContinue (request: IncomingMessage): boolean {
+  return request.headers.expect?.toLowerCase() === '100-continue'
+}
+
+/** Sends `100 Continue` to a client that waits for it before sending its body (once). */
+export function allowBody (request: IncomingMessage, response: ServerResponse): void {
+  if (!expectsContinue(request) || toldToContinue.has(request) || request.complete || response.headersSent) return
+  toldToContinue.add(request)
+  response.writeContinue()
+}
+
+/** True while the client waits for `100 Continue` before sending a body: an answer now must close the connection. */
+export function bodyWithheld (request: IncomingMessage): boolean {
+  return expectsContinue(request) && !toldToContinue.has(request) && !request.complete
+}
+
+/** Reads and drops what an answer about to go out left of the body; the socket is cut if it never ends. */
+export function dropUnreadBody (request: IncomingMessage, server: Server, lingerMs = UNREAD_BODY_LINGER_MS): void {
+  if (request.complete || request.readableEnded || request.destroyed || bodyWithheld(request)) return
+  const done = (): void => {
+    clearTimeout(timer)
+    request.off('end', ended)
+    request.off('close', done)
+    request.off('error', done)
+  }
+  // The client has its answer before the rest of its body is read: a server that began to close meanwhile
+  // found this connection busy and left it open; now idle, it is closed as the server would have.
+  const ended = (): void => {
+    done()
+    if (!server.listening) server.closeIdleConnections()
+  }
+  const timer = setTimeout(() => {
+    done()
+    request.socket.destroy()
+  }, lingerMs)
+  timer.unref()
+  request.on('end', ended)
+  request.on('close', done)
+  request.on('error', done)
+  request.resume()
 }
