@@ -1,5 +1,6 @@
 // Starts the servers a scenario needs as child processes: the built proxy (`node dist/server.js`, as
-// `npm start` runs it), the emulator (dist), the zero-work upstream and the bare fastify route.
+// `npm start` runs it), the emulator (dist), the zero-work upstream, the bare fastify route and the naive
+// signing proxy.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
@@ -70,6 +71,14 @@ export async function startBareProcess (context: BenchContext, replyFile: string
     script: join(ROOT, 'bench', 'servers', 'bare.ts'),
     logFile: join(context.workDir, 'bare.log'),
     env: { REPLY_FILE: replyFile }
+  })
+}
+
+export async function startNaiveProcess (context: BenchContext, name: string, upstreamUrl: string): Promise<ChildServer> {
+  return await startChild({
+    script: join(ROOT, 'bench', 'servers', 'naive.ts'),
+    logFile: join(context.workDir, `${name}.log`),
+    env: { UPSTREAM_URL: upstreamUrl }
   })
 }
 
