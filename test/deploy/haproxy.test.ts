@@ -1,10 +1,13 @@
 // The shipped load balancer (deploy/haproxy.cfg, Debian's haproxy) in front of `npm start` replicas, as an
 // operator runs them: a Redis outage keeps every replica in rotation, a rolling restart loses no request,
-// and per-address limits hold per client, not per balancer.
-import { existsSync } from 'node:fs'
+// per-address limits hold per client, not per balancer, and Expect: 100-continue passes through.
+import { execFile } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { DEFAULT_KEYS } from '../fixtures/harness.js'
+import { DEFAULT_KEYS, photo, startEmulator, startProxy, tempDir } from '../fixtures/harness.js'
 import { freePort, HAPROXY, startBalancer, type Balancer } from '../fixtures/haproxy.js'
 import { startFleet } from '../jobs/fixtures/fleet.js'
 import { OwnRedis, until } from '../redis/fixtures/redis.js'
@@ -136,5 +139,19 @@ if (!existsSync(HAPROXY) && process.env.CI === undefined) {
     const health = await request(`${balancer.url}/healthz`)
     t.equal(health.statusCode, 200, 'the rest goes through')
     await health.body.dump()
+  })
+  t.test('Expect: 100-continue through the balancer: a refused curl uploads nothing, an admitted one is served', async (t) => {
+    const emulator = await startEmulator(t)
+    const proxy = await startProxy(t, { upstreamUrl: emulator.url })
+    const balancer = await startBalancer(t, [{ name: 'r0', port: Number(new URL(proxy.url).port) }])
+    const file = join(tempDir(), 'body.json')
+    writeFileSync(file, JSON.stringify({ image_base64: (await photo(1200, 1600)).toString('base64') }))
+    const curl = async (...headers: string[]): Promise<string> => (await promisify(execFile)('curl', [
+      '-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_upload}', '-H', 'content-type: application/json', '-H', 'expect: 100-continue',
+      ...headers.flatMap((header) => ['-H', header]), '--data-binary', `@${file}`, `${balancer.url}/stylize`
+    ])).stdout
+    t.equal(await curl(), '401 0', 'the refusal passed through before any of the body')
+    t.match(await curl(`authorization: Bearer ${WEB}`), /^200 [1-9]\d+$/)
+    t.equal(emulator.app.emulatorStats.calls, 1)
   })
 }
