@@ -57,7 +57,7 @@ const runners: Record<typeof SCENARIOS[number], () => Promise<ScenarioResult>> =
   overhead: async () => await overheadScenario(context, sizes.overhead, { profile: values.profile }),
   pipeline: async () => await pipelineScenario(context, sizes.pipeline),
   inFlight: async () => await inFlightScenario(context, sizes.inFlight),
-  arrivals: async () => await arrivalsScenario(context, sizes.arrivals),
+  arrivals: async () => await arrivalsScenario(context, sizes.arrivals, { profile: values.profile }),
   soak: async () => await soakScenario(context, sizes.soak),
   signer: async () => await signerScenario(context, sizes.signer)
 }

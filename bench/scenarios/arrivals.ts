@@ -3,20 +3,36 @@
 // only the proxy's own admission of image work stands between the arrivals and the cores. First the
 // sustainable rate is measured (a closed loop against an instant upstream); then each arrival rate, and the
 // highest again with clients that send `Expect: 100-continue`.
+import { readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sharp } from '../../src/image/sharp-setup.js'
+import { summariseProfile } from '../cpu-profile.js'
 import { photo } from '../../test/fixtures/harness.js'
 import { jsonRequest, writeUpstreamReply } from '../fixtures.js'
 import { startNaiveProcess, startProxyProcess, startUpstreamProcess, stopAll, type BenchContext } from '../launch.js'
 import { closedLoop, statusCounts, steadyRate } from '../load.js'
-import type { ChildServer } from '../processes.js'
+import { ROOT, type ChildServer } from '../processes.js'
 import type { ScenarioResult, Target } from '../report.js'
 import { distribution, MIB, round } from '../stats.js'
 import type { Sizes } from '../sizes.js'
 
+/** The `ms` of each request the proxy's log says it answered with `status`. */
+function loggedMs (logFile: string, status: number): number[] {
+  return readFileSync(logFile, 'utf8').split('\n').flatMap((line) => {
+    let entry: { statusCode?: number, ms?: number }
+    try {
+      entry = JSON.parse(line) as typeof entry
+    } catch {
+      return [] // not a log line, or the last one still being written
+    }
+    return entry.statusCode === status && typeof entry.ms === 'number' ? [entry.ms] : []
+  })
+}
+
 const GATE_OPEN = { UPSTREAM_CONCURRENCY: '10000', UPSTREAM_QUEUE_MAX: '1000000', UPSTREAM_QUEUE_TIMEOUT_MS: '600000' }
 
-export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arrivals']): Promise<ScenarioResult> {
+export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arrivals'], options: { profile: boolean } = { profile: false }): Promise<ScenarioResult> {
   const jpeg = await sharp(await photo(sizes.width, sizes.height, { quality: 85 })).jpeg({ quality: 85 }).toBuffer()
   const request = jsonRequest({ image_base64: jpeg.toString('base64') }, 'JSON base64')
   const reply = writeUpstreamReply(context.workDir, await photo(704, 939))
@@ -69,14 +85,27 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
       // the load generator's own event loop: a late client measures its own lateness, not the proxy's
       const runnerLag = monitorEventLoopDelay({ resolution: 10 })
       runnerLag.enable()
+      // --profile: where the proxy's main thread goes at the highest rate (the event loop that refuses)
+      const profileFile = options.profile && rate === Math.max(...sizes.rates) && !expectContinue ? join(context.workDir, `arrivals-${label}.cpuprofile`) : undefined
+      if (profileFile !== undefined) await proxy.profileStart()
       const result = await steadyRate(proxy.url, rate, sizes.durationMs, () => ({ ...request, expectContinue }), 8192)
       runnerLag.disable()
+      if (profileFile !== undefined) {
+        await proxy.profileStop(profileFile)
+        const summary = summariseProfile(profileFile)
+        data[`${name} profile`] = summary
+        notes.push(`${name}, the proxy's main thread (${relative(ROOT, profileFile)}): busy ${summary.busyPercent}%; by area ` +
+          summary.byArea.slice(0, 8).map((share) => `${share.name} ${share.percent}%`).join(', ') + '.')
+      }
       const probe = await proxy.sample()
       const ok = result.outcomes.filter((o) => o.status === 200)
       const refused = result.outcomes.filter((o) => o.status === 503)
       const other = result.outcomes.length - ok.length - refused.length
       const added = distribution(ok.map((o) => o.ms - sizes.upstreamLatencyMs))
       const refusedMs = distribution(refused.map((o) => o.ms))
+      // the same refusals as the proxy timed them (its log: headers read to answer written), to tell its own
+      // time from the connection's and the shared cores'
+      const proxyRefusedMs = distribution(loggedMs(join(context.workDir, `arrivals-${label}-proxy.log`), 503))
       // over the time the answers took to come (less the upstream's own wait), not the arrivals' window
       const acceptedPerSecond = ok.length / (Math.max(sizes.durationMs, result.wallMs - sizes.upstreamLatencyMs) / 1000)
       const peakRssMiB = round(probe.peakRssBytes / MIB, 1)
@@ -85,6 +114,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
         statuses: statusCounts(result.outcomes),
         addedMs: added,
         refusedMs,
+        proxyRefusedMs,
         acceptedPerSecond: round(acceptedPerSecond, 1),
         wallMs: round(result.wallMs, 0),
         peakRssMiB,
@@ -109,7 +139,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
           { name: `${name}: accepted throughput`, goal: `>= 80% of ${round(sustainable, 1)}/s`, measured: `${round(acceptedPerSecond, 1)}/s`, met: acceptedPerSecond >= 0.8 * sustainable }
         )
       }
-      notes.push(`${name}: refusals p50 / p90 / p99 ${refusedMs.p50} / ${refusedMs.p90} / ${refusedMs.p99} ms; event-loop delay p99 / max: the proxy's ${probe.lagMs.p99} / ${probe.lagMs.max} ms, the load generator's ${round(runnerLag.percentile(99) / 1e6, 1)} / ${round(runnerLag.max / 1e6, 1)} ms; the proxy's CPU ${round(probe.cpuMs / 1000, 1)} s.`)
+      notes.push(`${name}: refusals p50 / p90 / p99 ${refusedMs.p50} / ${refusedMs.p90} / ${refusedMs.p99} ms (in the proxy's own log ${proxyRefusedMs.p50} / ${proxyRefusedMs.p90} / ${proxyRefusedMs.p99} ms); event-loop delay p99 / max: the proxy's ${probe.lagMs.p99} / ${probe.lagMs.max} ms, the load generator's ${round(runnerLag.percentile(99) / 1e6, 1)} / ${round(runnerLag.max / 1e6, 1)} ms; the proxy's CPU ${round(probe.cpuMs / 1000, 1)} s.`)
       context.note(`arrivals ${name}: ${JSON.stringify(statusCounts(result.outcomes))}, added p50 ${added.p50} ms, peak RSS ${peakRssMiB} MiB`)
     } finally {
       await stopAll(proxy, upstream)
