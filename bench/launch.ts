@@ -1,7 +1,7 @@
 // Starts the servers a scenario needs as child processes: the built proxy (`node dist/server.js`, as
 // `npm start` runs it), the emulator (dist), the zero-work upstream, the bare fastify route and the naive
 // signing proxy.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { EMULATOR_AK, EMULATOR_SK } from '../test/fixtures/harness.js'
@@ -45,6 +45,19 @@ export async function startProxyProcess (
       ...env,
       ...context.proxyEnv
     }
+  })
+}
+
+/** The `ms` of each request that the proxy started as `name` logged answering with `status`. */
+export function proxyLoggedMs (context: BenchContext, name: string, status: number): number[] {
+  return readFileSync(join(context.workDir, `${name}.log`), 'utf8').split('\n').flatMap((line) => {
+    let entry: { statusCode?: number, ms?: number }
+    try {
+      entry = JSON.parse(line) as typeof entry
+    } catch {
+      return [] // not a log line, or the last one still being written
+    }
+    return entry.statusCode === status && typeof entry.ms === 'number' ? [entry.ms] : []
   })
 }
 

@@ -3,32 +3,18 @@
 // only the proxy's own admission of image work stands between the arrivals and the cores. First the
 // sustainable rate is measured (a closed loop against an instant upstream); then each arrival rate, and the
 // highest again with clients that send `Expect: 100-continue`.
-import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sharp } from '../../src/image/sharp-setup.js'
 import { summariseProfile } from '../cpu-profile.js'
 import { photo } from '../../test/fixtures/harness.js'
 import { jsonRequest, writeUpstreamReply } from '../fixtures.js'
-import { startNaiveProcess, startProxyProcess, startUpstreamProcess, stopAll, type BenchContext } from '../launch.js'
+import { proxyLoggedMs, startNaiveProcess, startProxyProcess, startUpstreamProcess, stopAll, type BenchContext } from '../launch.js'
 import { closedLoop, statusCounts, steadyRate } from '../load.js'
 import { ROOT, type ChildServer } from '../processes.js'
 import type { ScenarioResult, Target } from '../report.js'
 import { distribution, MIB, round } from '../stats.js'
 import type { Sizes } from '../sizes.js'
-
-/** The `ms` of each request the proxy's log says it answered with `status`. */
-function loggedMs (logFile: string, status: number): number[] {
-  return readFileSync(logFile, 'utf8').split('\n').flatMap((line) => {
-    let entry: { statusCode?: number, ms?: number }
-    try {
-      entry = JSON.parse(line) as typeof entry
-    } catch {
-      return [] // not a log line, or the last one still being written
-    }
-    return entry.statusCode === status && typeof entry.ms === 'number' ? [entry.ms] : []
-  })
-}
 
 const GATE_OPEN = { UPSTREAM_CONCURRENCY: '10000', UPSTREAM_QUEUE_MAX: '1000000', UPSTREAM_QUEUE_TIMEOUT_MS: '600000' }
 
@@ -105,7 +91,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
       const refusedMs = distribution(refused.map((o) => o.ms))
       // the same refusals as the proxy timed them (its log: headers read to answer written), to tell its own
       // time from the connection's and the shared cores'
-      const proxyRefusedMs = distribution(loggedMs(join(context.workDir, `arrivals-${label}-proxy.log`), 503))
+      const proxyRefusedMs = distribution(proxyLoggedMs(context, `arrivals-${label}-proxy`, 503))
       // over the time the answers took to come (less the upstream's own wait), not the arrivals' window
       const acceptedPerSecond = ok.length / (Math.max(sizes.durationMs, result.wallMs - sizes.upstreamLatencyMs) / 1000)
       const peakRssMiB = round(probe.peakRssBytes / MIB, 1)

@@ -4,7 +4,7 @@
 // (b) The gate at 2 with a bounded queue in front of the emulator: the overflow is refused 503 at once
 // and the upstream never sees more than 2 calls.
 import { fittingJpeg, uploadRequest, writeUpstreamReply } from '../fixtures.js'
-import { startEmulatorProcess, startProxyProcess, startUpstreamProcess, stopAll, upstreamStats, type BenchContext } from '../launch.js'
+import { proxyLoggedMs, startEmulatorProcess, startProxyProcess, startUpstreamProcess, stopAll, upstreamStats, type BenchContext } from '../launch.js'
 import { burst, statusCounts, steadyRate } from '../load.js'
 import type { ChildServer } from '../processes.js'
 import type { ScenarioResult, Target } from '../report.js'
@@ -122,6 +122,8 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
     const counts = statusCounts(result.outcomes)
     const busy = result.outcomes.filter((o) => o.status === 503)
     const busyMs = distribution(busy.map((o) => o.ms))
+    // as the proxy timed them: from its reading the headers to its answer written
+    const proxyBusyMs = distribution(proxyLoggedMs(context, 'in-flight-gated-proxy', 503))
     const gateSeen = busy.length > 0 || stats.maxInFlight <= 2
     gated = {
       clients: sizes.gatedClients,
@@ -130,6 +132,7 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
       upstreamLatencyMs: sizes.gatedLatencyMs,
       statuses: counts,
       refusedMs: busyMs,
+      proxyRefusedMs: proxyBusyMs,
       okMs: distribution(result.outcomes.filter((o) => o.status === 200).map((o) => o.ms)),
       upstreamMaxInFlight: stats.maxInFlight,
       upstreamCalls: stats.calls,
@@ -137,7 +140,8 @@ export async function inFlightScenario (context: BenchContext, sizes: Sizes['inF
       healthzBurstMs: floorMs
     }
     notes.push(`The same burst of ${sizes.gatedClients} as GET /healthz (new connections, no work): p50 / p99 ${floorMs.p50} / ${floorMs.p99} ms, ` +
-      'the floor of a burst from one load generator sharing the cores: refusals cannot come sooner than any answer does.')
+      'the floor of a burst from one load generator sharing the cores: refusals cannot come sooner than any answer does. ' +
+      `The proxy's own log times the refusals at p50 / p99 ${proxyBusyMs.p50} / ${proxyBusyMs.p99} ms.`)
     if (!gateSeen) {
       notes.push(`THE CONCURRENCY GATE IS ABSENT: with UPSTREAM_CONCURRENCY=2 all ${sizes.gatedClients} calls went upstream ` +
         `(max ${stats.maxInFlight} at once) and none was refused 503; the gate targets are not measured.`)
