@@ -11,8 +11,11 @@ export const UNREAD_BODY_LINGER_MS = 2000
 
 const toldToContinue = new WeakSet<IncomingMessage>()
 
+/** As Node tells an HTTP/1.1 request that waits for `100 Continue` (its 'checkContinue' event) from others. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i
+
 function expectsContinue (request: IncomingMessage): boolean {
-  return request.headers.expect?.toLowerCase() === '100-continue'
+  return request.httpVersion === '1.1' && CONTINUE_EXPECTATION.test(request.headers.expect ?? '')
 }
 
 /** Sends `100 Continue` to a client that waits for it before sending its body (once). */
