@@ -110,8 +110,11 @@ export function registerErrorHandling (app: FastifyInstance): void {
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
     return reply.code(statusCode).send(errorBody(error, request.id))
   })
-  app.setNotFoundHandler((request, reply) => {
-    if (request.completion !== null) request.completion.errorCode = 'NOT_FOUND'
-    return reply.code(404).send(errorBody(new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`), request.id))
-  })
+  const noRoute = async (request: FastifyRequest): Promise<never> => {
+    throw new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`)
+  }
+  // answered before the body is read, so that a client waiting for `100 Continue` is not left waiting
+  // (ops/expect-continue.ts) and nobody uploads a photo to a path that does not exist
+  app.addHook('preParsing', async (request) => { if (request.is404) await noRoute(request) })
+  app.setNotFoundHandler(noRoute)
 }

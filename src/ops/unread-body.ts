@@ -4,7 +4,8 @@
 // dropped, so that a client that sends everything before it reads still gets the answer (closing a socket
 // that holds unread bytes makes the kernel send a reset, which destroys what the client has not read yet);
 // one that has not ended its body a while later is cut off. A client that asked `Expect: 100-continue`
-// and was refused before its go-ahead never sends the body: the connection closes after the answer.
+// and was refused before its go-ahead does not send the body: the connection closes after the answer
+// (what such a client sends anyway, not waiting, is read and dropped as above).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 
 export const UNREAD_BODY_LINGER_MS = 2000
@@ -32,22 +33,33 @@ export function bodyWithheld (request: IncomingMessage): boolean {
 
 /** Reads and drops what an answer about to go out left of the body; the socket is cut if it never ends. */
 export function dropUnreadBody (request: IncomingMessage, server: Server, lingerMs = UNREAD_BODY_LINGER_MS): void {
-  if (request.complete || request.readableEnded || request.destroyed || bodyWithheld(request)) return
+  if (request.complete || request.readableEnded || request.destroyed) return
+  const socket = request.socket
+  // An answer that is the connection's last (Connection: close, HTTP/1.0, a 413, shutting down, a refusal
+  // before the go-ahead) makes Node destroy the socket once the answer is written; with the upload still
+  // coming the kernel would reset the connection, and the client could lose the answer. So Node's close
+  // only ends this side; the socket is destroyed once the body has ended (or the linger is over).
+  let closing = false
+  socket.destroySoon = () => {
+    closing = true
+    socket.end()
+  }
   const done = (): void => {
     clearTimeout(timer)
     request.off('end', ended)
     request.off('close', done)
     request.off('error', done)
   }
-  // The client has its answer before the rest of its body is read: a server that began to close meanwhile
-  // found this connection busy and left it open; now idle, it is closed as the server would have.
   const ended = (): void => {
     done()
-    if (!server.listening) server.closeIdleConnections()
+    if (closing) socket.destroy()
+    // the client had its answer before its body was all read: a server that began to close meanwhile
+    // found this connection busy and left it open; now idle, it is closed as the server would have
+    else if (!server.listening) server.closeIdleConnections()
   }
   const timer = setTimeout(() => {
     done()
-    request.socket.destroy()
+    socket.destroy()
   }, lingerMs)
   timer.unref()
   request.on('end', ended)

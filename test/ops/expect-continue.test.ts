@@ -12,10 +12,10 @@ import { DEFAULT_KEYS, photo, startEmulator, startHeldUpstream, startProxy, temp
 
 const KEY = DEFAULT_KEYS[0]!.key
 
-interface RawClient { socket: Socket, text: () => string, closed: Promise<unknown>, until: (pattern: RegExp) => Promise<void> }
+interface RawClient { socket: Socket, text: () => string, closed: Promise<unknown>, until: (pattern: RegExp) => Promise<void>, errors: string[] }
 
-/** A socket that has sent a POST /stylize's head (nothing of its body yet) and records what comes back. */
-async function postHead (url: string, headers: Record<string, string>): Promise<RawClient> {
+/** A socket that has sent a POST's head (nothing of its body yet) and records what comes back. */
+async function postHead (url: string, headers: Record<string, string>, path = '/stylize'): Promise<RawClient> {
   const socket = connect(Number(new URL(url).port), '127.0.0.1')
   await once(socket, 'connect')
   let text = ''
@@ -24,15 +24,16 @@ async function postHead (url: string, headers: Record<string, string>): Promise<
     text += String(chunk)
     for (const wait of waiting.filter((w) => w.pattern.test(text))) { waiting.splice(waiting.indexOf(wait), 1); wait.resolve() }
   })
-  socket.on('error', () => {})
+  const errors: string[] = []
+  socket.on('error', (error: NodeJS.ErrnoException) => { errors.push(error.code ?? 'error') })
   const closed = once(socket, 'close')
   const head = Object.entries({ host: 'proxy', 'content-type': 'application/json', ...headers }).map(([name, value]) => `${name}: ${value}\r\n`).join('')
-  socket.write(`POST /stylize HTTP/1.1\r\n${head}\r\n`)
+  socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`)
   const until = async (pattern: RegExp): Promise<void> => {
     if (pattern.test(text)) return
     await new Promise<void>((resolve) => { waiting.push({ pattern, resolve }) })
   }
-  return { socket, text: () => text, closed, until }
+  return { socket, text: () => text, closed, until, errors }
 }
 
 const FINAL_ANSWER = /HTTP\/1\.1 [2-5]\d\d [^\r]*\r\n(?:[^\r]+\r\n)*\r\n\{[^}]*\}/
@@ -129,4 +130,55 @@ test('curl, which asks Expect: 100-continue: a refused upload sends no byte of i
   t.equal(await curl(), '401 0', 'refused: nothing uploaded')
   t.match(await curl(`authorization: Bearer ${KEY}`), /^200 [1-9]\d+$/, 'accepted: the photo uploaded and served')
   t.equal(emulator.app.emulatorStats.calls, 1)
+})
+
+test('Expect: 100-continue refused before the go-ahead by what needs no body: a path that does not exist, a declared length over the limit, a type not accepted', async (t) => {
+  const emulator = await startEmulator(t)
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url })
+  const auth = { authorization: `Bearer ${KEY}`, expect: '100-continue' }
+  const cases: Array<[string, Record<string, string>, string, RegExp]> = [
+    ['/no-such-path', { ...auth, 'content-length': '1000' }, 'NOT_FOUND', /^HTTP\/1\.1 404 /],
+    ['/stylize', { ...auth, 'content-length': String(500_000_000) }, 'PAYLOAD_TOO_LARGE', /^HTTP\/1\.1 413 /],
+    ['/stylize', { ...auth, 'content-length': '1000', 'content-type': 'text/csv' }, 'UNSUPPORTED_MEDIA_TYPE', /^HTTP\/1\.1 415 /]
+  ]
+  for (const [path, headers, code, status] of cases) {
+    const client = await postHead(proxy.url, headers, path)
+    await client.closed
+    t.match(client.text(), status, `${code}: answered`)
+    t.notMatch(client.text(), /100 Continue/, `${code}: no go-ahead first`)
+    t.match(client.text(), new RegExp(`"code":"${code}"`))
+  }
+  t.equal(emulator.app.emulatorStats.calls, 0)
+})
+
+test('an answer that closes the connection (Connection: close) while the upload goes on: the answer arrives, the rest is read, no reset', async (t) => {
+  const emulator = await startEmulator(t)
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url })
+  const body = await photoBody()
+  const client = await postHead(proxy.url, { 'content-length': String(body.length), connection: 'close' })
+  client.socket.write(body.subarray(0, 1024))
+  await client.until(FINAL_ANSWER)
+  t.match(client.text(), /^HTTP\/1\.1 401 /)
+  t.match(client.text(), /\r\nconnection: close\r\n/i)
+  // the proxy has answered and will close, but reads what is still coming rather than reset the connection
+  for (let at = 1024; at < body.length; at += 65_536) client.socket.write(body.subarray(at, at + 65_536))
+  client.socket.end()
+  await client.closed
+  t.same(client.errors, [], 'no reset, no broken pipe')
+})
+
+test('Expect: 100-continue from a client that sends its body without waiting: refused, and its body read rather than reset', async (t) => {
+  const emulator = await startEmulator(t)
+  const proxy = await startProxy(t, { upstreamUrl: emulator.url })
+  const body = await photoBody()
+  const client = await postHead(proxy.url, { 'content-length': String(body.length), expect: '100-continue' })
+  client.socket.write(body.subarray(0, 1024))
+  await client.until(FINAL_ANSWER)
+  t.match(client.text(), /^HTTP\/1\.1 401 /)
+  t.notMatch(client.text(), /100 Continue/)
+  // still sending when the refusal comes: what follows is read, not answered with a reset
+  for (let at = 1024; at < body.length; at += 65_536) client.socket.write(body.subarray(at, at + 65_536))
+  client.socket.end()
+  await client.closed
+  t.same(client.errors, [], 'no reset, no broken pipe')
 })
