@@ -44,6 +44,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
 
   // the baseline of the lowest rate: a naive signing proxy (no image work, no keys or limits) at that rate
   const baselineRate = Math.min(...sizes.rates)
+  const topRate = Math.max(...sizes.rates)
   let naiveAddedP50 = 0
   let naive: ChildServer | undefined
   try {
@@ -60,7 +61,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
 
   // each rate with plain clients; the highest once more with clients that send Expect: 100-continue, whose
   // refused uploads are never sent
-  const passes = [...sizes.rates.map((rate) => ({ rate, expectContinue: false })), { rate: Math.max(...sizes.rates), expectContinue: true }]
+  const passes = [...sizes.rates.map((rate) => ({ rate, expectContinue: false })), { rate: topRate, expectContinue: true }]
   for (const { rate, expectContinue } of passes) {
     const name = expectContinue ? `${rate}/s (Expect: 100-continue)` : `${rate}/s`
     const label = expectContinue ? `${rate}-expect` : String(rate)
@@ -72,7 +73,7 @@ export async function arrivalsScenario (context: BenchContext, sizes: Sizes['arr
       const runnerLag = monitorEventLoopDelay({ resolution: 10 })
       runnerLag.enable()
       // --profile: where the proxy's main thread goes at the highest rate (the event loop that refuses)
-      const profileFile = options.profile && rate === Math.max(...sizes.rates) && !expectContinue ? join(context.workDir, `arrivals-${label}.cpuprofile`) : undefined
+      const profileFile = options.profile && rate === topRate && !expectContinue ? join(context.workDir, `arrivals-${label}.cpuprofile`) : undefined
       if (profileFile !== undefined) await proxy.profileStart()
       const result = await steadyRate(proxy.url, rate, sizes.durationMs, () => ({ ...request, expectContinue }), 8192)
       runnerLag.disable()

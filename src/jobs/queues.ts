@@ -20,7 +20,7 @@ import type { UsageLedger } from '../usage/ledger.js'
 
 export interface Queues {
   /** what POST /stylize calls */
-  upstream: Pick<UpstreamCaller, 'refusalNow' | 'reserve' | 'call'>
+  upstream: Pick<UpstreamCaller, 'reserve' | 'call'>
   jobs: JobQueue
   store: JobStore
   events: JobEvents

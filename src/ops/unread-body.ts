@@ -19,16 +19,16 @@ function expectsContinue (request: IncomingMessage): boolean {
   return request.httpVersion === '1.1' && CONTINUE_EXPECTATION.test(request.headers.expect ?? '')
 }
 
-/** Sends `100 Continue` to a client that waits for it before sending its body (once). */
-export function allowBody (request: IncomingMessage, response: ServerResponse): void {
-  if (!expectsContinue(request) || toldToContinue.has(request) || request.complete || response.headersSent) return
-  toldToContinue.add(request)
-  response.writeContinue()
-}
-
 /** True while the client waits for `100 Continue` before sending a body: an answer now must close the connection. */
 export function bodyWithheld (request: IncomingMessage): boolean {
   return expectsContinue(request) && !toldToContinue.has(request) && !request.complete
+}
+
+/** Sends `100 Continue` to a client that waits for it before sending its body (once). */
+export function allowBody (request: IncomingMessage, response: ServerResponse): void {
+  if (!bodyWithheld(request) || response.headersSent) return
+  toldToContinue.add(request)
+  response.writeContinue()
 }
 
 /** Reads and drops what an answer about to go out left of the body; the socket is cut if it never ends. */
